@@ -1,0 +1,163 @@
+-- 050_events.sql: the event log.
+--
+-- Every change of a call, leg, agent, queue entry or command is appended to
+-- cc.events (append-only, partitioned by day) and announced on the
+-- cc_events channel.  A call's events, in order, are its timeline.
+
+CREATE SEQUENCE cc.events_seq;
+COMMENT ON SEQUENCE cc.events_seq IS 'Order of events across the site: cc.events.seq.';
+
+CREATE TABLE cc.events (
+    id          uuid        NOT NULL DEFAULT gen_random_uuid(),
+    seq         bigint      NOT NULL DEFAULT nextval('cc.events_seq'),
+    at          timestamptz NOT NULL DEFAULT clock_timestamp(),
+    type        text        NOT NULL,
+    site        text        NOT NULL DEFAULT coalesce(nullif(current_setting('cc.site', true), ''), 'local'),
+    call_id     uuid,
+    leg_id      uuid,
+    agent_id    uuid,
+    queue_id    uuid,
+    command_id  uuid,
+    data        jsonb       NOT NULL DEFAULT '{}',
+    PRIMARY KEY (at, id),
+    CONSTRAINT events_type_is_dotted_lowercase
+        CHECK (type ~ '^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$'),
+    CONSTRAINT events_data_is_a_json_object
+        CHECK (jsonb_typeof(data) = 'object')
+) PARTITION BY RANGE (at);
+
+COMMENT ON TABLE cc.events IS
+    'Append-only log of every state change (calls, legs, agents, queue entries, commands), partitioned by day; a call''s events in seq order are its timeline.';
+COMMENT ON COLUMN cc.events.id IS 'Event id.';
+COMMENT ON COLUMN cc.events.seq IS 'Order of the event on this site (from cc.events_seq).';
+COMMENT ON COLUMN cc.events.at IS 'When the event happened (clock time of the writing transaction''s statement).';
+COMMENT ON COLUMN cc.events.type IS 'What happened, as domain.verb, e.g. sip.options, command.done, call.answered.';
+COMMENT ON COLUMN cc.events.site IS 'Site that wrote the event (cc.site).';
+COMMENT ON COLUMN cc.events.call_id IS 'Call concerned, if any.';
+COMMENT ON COLUMN cc.events.leg_id IS 'Leg concerned, if any.';
+COMMENT ON COLUMN cc.events.agent_id IS 'Agent concerned, if any.';
+COMMENT ON COLUMN cc.events.queue_id IS 'Queue concerned, if any.';
+COMMENT ON COLUMN cc.events.command_id IS 'Command concerned, if any.';
+COMMENT ON COLUMN cc.events.data IS 'Details of the event (a JSON object).';
+
+CREATE INDEX events_call ON cc.events (call_id, seq) WHERE call_id IS NOT NULL;
+CREATE INDEX events_command ON cc.events (command_id) WHERE command_id IS NOT NULL;
+CREATE INDEX events_type_at ON cc.events (type, at);
+
+-- Rows outside every daily partition land here, so no event is ever refused.
+CREATE TABLE cc.events_default PARTITION OF cc.events DEFAULT;
+COMMENT ON TABLE cc.events_default IS 'Events outside every daily partition (never refused, moved by nobody).';
+
+CREATE FUNCTION cc.events_create_partitions(days_ahead integer DEFAULT 7)
+RETURNS integer
+LANGUAGE plpgsql
+SET search_path = pg_catalog, cc
+AS $$
+DECLARE
+    day     date;
+    name    text;
+    created integer := 0;
+BEGIN
+    IF days_ahead IS NULL OR days_ahead < 0 OR days_ahead > 366 THEN
+        RAISE EXCEPTION 'cc: days_ahead % is out of range', days_ahead
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Use a number of days from 0 to 366.';
+    END IF;
+    FOR day IN SELECT d::date FROM generate_series(current_date, current_date + days_ahead, interval '1 day') AS d LOOP
+        name := 'events_' || to_char(day, 'YYYYMMDD');
+        CONTINUE WHEN to_regclass('cc.' || name) IS NOT NULL;
+        -- A day already holding rows in the default partition keeps them there.
+        IF EXISTS (SELECT 1 FROM cc.events_default WHERE at >= day AND at < day + 1) THEN
+            RAISE NOTICE 'cc: events of % stay in cc.events_default', day;
+            CONTINUE;
+        END IF;
+        EXECUTE format('CREATE TABLE cc.%I PARTITION OF cc.events FOR VALUES FROM (%L) TO (%L)',
+                       name, day::timestamptz, (day + 1)::timestamptz);
+        EXECUTE format('COMMENT ON TABLE cc.%I IS %L', name, 'Events of ' || day || ' (a partition of cc.events).');
+        created := created + 1;
+    END LOOP;
+    RETURN created;
+END;
+$$;
+COMMENT ON FUNCTION cc.events_create_partitions(integer) IS
+    'Creates the daily partitions of cc.events from today to days_ahead days ahead; returns how many it created. Run daily by pg_cron.';
+
+CREATE FUNCTION cc.events_drop_partitions(keep_days integer DEFAULT 90)
+RETURNS integer
+LANGUAGE plpgsql
+SET search_path = pg_catalog, cc
+AS $$
+DECLARE
+    part    record;
+    dropped integer := 0;
+BEGIN
+    IF keep_days IS NULL OR keep_days < 1 THEN
+        RAISE EXCEPTION 'cc: keep_days % is out of range', keep_days
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Keep at least 1 day of events.';
+    END IF;
+    FOR part IN
+        SELECT c.relname
+          FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+         WHERE i.inhparent = 'cc.events'::regclass
+           AND c.relname ~ '^events_[0-9]{8}$'
+           AND to_date(substr(c.relname, 8), 'YYYYMMDD') < current_date - keep_days
+    LOOP
+        EXECUTE format('DROP TABLE cc.%I', part.relname);
+        dropped := dropped + 1;
+    END LOOP;
+    RETURN dropped;
+END;
+$$;
+COMMENT ON FUNCTION cc.events_drop_partitions(integer) IS
+    'Drops daily partitions of cc.events older than keep_days; returns how many. Run daily by pg_cron.';
+
+SELECT cc.events_create_partitions(7);
+
+CREATE FUNCTION cc.event_append(
+    type        text,
+    data        jsonb DEFAULT '{}',
+    call_id     uuid DEFAULT NULL,
+    leg_id      uuid DEFAULT NULL,
+    agent_id    uuid DEFAULT NULL,
+    queue_id    uuid DEFAULT NULL,
+    command_id  uuid DEFAULT NULL)
+RETURNS bigint
+LANGUAGE sql
+SET search_path = pg_catalog, cc
+AS $$
+    INSERT INTO cc.events (type, data, call_id, leg_id, agent_id, queue_id, command_id)
+    VALUES (type, coalesce(data, '{}'), call_id, leg_id, agent_id, queue_id, command_id)
+    RETURNING seq;
+$$;
+COMMENT ON FUNCTION cc.event_append(text, jsonb, uuid, uuid, uuid, uuid, uuid) IS
+    'Appends an event and returns its seq; the cc_events notification is sent on commit.';
+
+CREATE FUNCTION cc.events_notify() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, cc
+AS $$
+DECLARE
+    payload jsonb;
+BEGIN
+    payload := jsonb_strip_nulls(jsonb_build_object(
+        'seq', NEW.seq, 'type', NEW.type, 'at', NEW.at,
+        'call_id', NEW.call_id, 'leg_id', NEW.leg_id, 'agent_id', NEW.agent_id,
+        'queue_id', NEW.queue_id, 'command_id', NEW.command_id));
+    -- NOTIFY payloads must stay under 8000 bytes: large data is left in the table.
+    IF octet_length(NEW.data::text) <= 4000 THEN
+        payload := payload || jsonb_build_object('data', NEW.data);
+    END IF;
+    PERFORM pg_notify('cc_events', payload::text);
+    RETURN NULL;
+END;
+$$;
+COMMENT ON FUNCTION cc.events_notify() IS
+    'Trigger: announces each new event on channel cc_events with a compact JSON payload (data omitted above 4000 bytes).';
+
+CREATE TRIGGER events_notify AFTER INSERT ON cc.events
+    FOR EACH ROW EXECUTE FUNCTION cc.events_notify();
+
+-- Daily maintenance by pg_cron (minute granularity is plenty for this).
+SELECT cron.schedule('cc_events_partitions', '7 0 * * *',
+                     'SELECT cc.events_create_partitions(7); SELECT cc.events_drop_partitions(90);');

@@ -1,0 +1,431 @@
+/*
+ * sip_bus.c
+ *		cc sip's end of the command bus.
+ *
+ * PostgreSQL refuses LISTEN inside a background worker, so cc sip opens a
+ * libpq connection to its own server (unix socket by default, or
+ * cc.loopback_conninfo), LISTENs on cc_commands there, and registers that
+ * socket in its su_root.  A notification only says "look": the commands
+ * are claimed over SPI with FOR UPDATE SKIP LOCKED (cc.commands_claim), run
+ * after that transaction commits, and their outcomes recorded in later
+ * transactions.  A rescan every cc.command_rescan_ms, and one at start,
+ * make a lost notification a delay, never a loss.
+ */
+#include "postgres.h"
+
+#include <time.h>
+
+#include "libpq-fe.h"
+
+#include "access/xact.h"
+#include "catalog/pg_authid.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "postmaster/postmaster.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+
+#include "guc.h"
+#include "sip_bus.h"
+#include "worker_common.h"
+
+#define SIP_WORKER_NAME "cc sip"
+#define BUS_RECONNECT_MS 2000
+#define BUS_CLAIM_BATCH 200
+#define RESULT_MAX_TRIES 3
+
+bool		sip_bus_notified = false;
+
+static PGconn *bus_conn = NULL;
+static int	bus_wait_index = -1;
+static bool bus_broken = false;
+static bool bus_failure_logged = false;
+static struct timespec bus_next_connect;
+static struct timespec next_rescan;
+static char *bus_default_conninfo = NULL;
+static MemoryContext claim_context = NULL;	/* the claimed batch, reset after each */
+
+/* A claimed command to run once the claim has committed. */
+typedef struct ClaimedCommand
+{
+	char	   *id;
+	char	   *kind;
+	char	   *uri;
+} ClaimedCommand;
+
+static List *claimed = NIL;
+
+static int	bus_readable(su_root_magic_t *magic, su_wait_t *w, su_wakeup_arg_t *arg);
+static bool bus_connect(void);
+static void build_default_conninfo(void *arg);
+static void claim_commands(void *arg);
+static void record_results(void *arg);
+static void recover_commands(void *arg);
+static bool time_reached(const struct timespec *t);
+static void time_after_ms(struct timespec *t, int ms);
+
+static bool
+time_reached(const struct timespec *t)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec > t->tv_sec || (now.tv_sec == t->tv_sec && now.tv_nsec >= t->tv_nsec);
+}
+
+static void
+time_after_ms(struct timespec *t, int ms)
+{
+	clock_gettime(CLOCK_MONOTONIC, t);
+	t->tv_sec += ms / 1000;
+	t->tv_nsec += (long) (ms % 1000) * 1000000L;
+	if (t->tv_nsec >= 1000000000L)
+	{
+		t->tv_sec++;
+		t->tv_nsec -= 1000000000L;
+	}
+}
+
+/*
+ * build_default_conninfo (in a transaction: it reads the catalog) makes the
+ * conninfo for our own server: first unix socket directory, our port, our
+ * database, the bootstrap superuser.
+ */
+static void
+build_default_conninfo(void *arg)
+{
+	const char *dirs = GetConfigOption("unix_socket_directories", false, false);
+	char	   *host;
+	char	   *user = GetUserNameFromId(BOOTSTRAP_SUPERUSERID, false);
+	MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+	if (dirs != NULL && dirs[0] != '\0')
+	{
+		char	   *comma;
+
+		host = pstrdup(dirs);
+		comma = strchr(host, ',');
+		if (comma)
+			*comma = '\0';
+		host = pstrdup(host);
+		while (*host == ' ')
+			host++;
+	}
+	else
+		host = pstrdup("127.0.0.1");
+
+	bus_default_conninfo = psprintf("host='%s' port=%d dbname='%s' user='%s' "
+									"application_name='cc sip listener' connect_timeout=2",
+									host, PostPortNumber, cc_database, user);
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * sip_bus_prepare runs once at start: builds the default conninfo, resets
+ * commands a previous cc sip left claimed, and asks for an immediate scan.
+ */
+void
+sip_bus_prepare(void)
+{
+	claim_context = AllocSetContextCreate(TopMemoryContext, "cc sip claimed commands",
+										  ALLOCSET_DEFAULT_SIZES);
+	cc_worker_transaction("cc sip: loopback conninfo", build_default_conninfo, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &bus_next_connect);
+	clock_gettime(CLOCK_MONOTONIC, &next_rescan);
+	sip_bus_recover();
+	sip_bus_notified = true;
+}
+
+/* recover_commands puts back to pending whatever a dead cc sip had claimed. */
+static void
+recover_commands(void *arg)
+{
+	int			ret;
+
+	ret = SPI_execute_with_args("SELECT cc.commands_recover($1)", 1,
+								(Oid[]) {TEXTOID},
+								(Datum[]) {CStringGetTextDatum(SIP_WORKER_NAME)},
+								NULL, false, 1);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "cc.commands_recover failed: %d", ret);
+}
+
+void
+sip_bus_recover(void)
+{
+	cc_worker_transaction("cc sip: recover claimed commands", recover_commands, NULL);
+}
+
+/*
+ * bus_readable is the su_root callback of the loopback socket: it only
+ * reads; a notification sets sip_bus_notified for the loop.  It neither
+ * ereports nor pallocs.
+ */
+static int
+bus_readable(su_root_magic_t *magic, su_wait_t *w, su_wakeup_arg_t *arg)
+{
+	PGnotify   *notify;
+
+	if (bus_conn == NULL)
+		return 0;
+	if (!PQconsumeInput(bus_conn))
+	{
+		bus_broken = true;
+		return 0;
+	}
+	while ((notify = PQnotifies(bus_conn)) != NULL)
+	{
+		sip_bus_notified = true;
+		PQfreemem(notify);
+	}
+	return 0;
+}
+
+/*
+ * bus_connect opens the loopback connection and LISTENs.  A local unix
+ * socket connect takes well under a millisecond; a failing one is bounded
+ * by connect_timeout and retried every two seconds.
+ */
+static bool
+bus_connect(void)
+{
+	const char *conninfo = (cc_loopback_conninfo && cc_loopback_conninfo[0])
+		? cc_loopback_conninfo : bus_default_conninfo;
+	PGresult   *res;
+	su_wait_t	wait[1];
+
+	bus_conn = PQconnectdb(conninfo);
+	if (PQstatus(bus_conn) != CONNECTION_OK)
+	{
+		if (!bus_failure_logged)
+			ereport(LOG,
+					(errmsg("cc sip: cannot open the loopback connection for LISTEN: %s",
+							PQerrorMessage(bus_conn)),
+					 errhint("Set cc.loopback_conninfo if pg_hba.conf needs a password for local connections; "
+							 "commands still run every cc.command_rescan_ms meanwhile.")));
+		bus_failure_logged = true;
+		PQfinish(bus_conn);
+		bus_conn = NULL;
+		return false;
+	}
+	res = PQexec(bus_conn, "LISTEN cc_commands");
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+	{
+		ereport(LOG, (errmsg("cc sip: LISTEN cc_commands failed: %s", PQerrorMessage(bus_conn))));
+		PQclear(res);
+		PQfinish(bus_conn);
+		bus_conn = NULL;
+		return false;
+	}
+	PQclear(res);
+	PQsetnonblocking(bus_conn, 1);
+
+	if (su_wait_create(wait, PQsocket(bus_conn), SU_WAIT_IN) < 0 ||
+		(bus_wait_index = su_root_register(sip_root, wait, bus_readable, NULL, 0)) < 0)
+	{
+		ereport(LOG, (errmsg("cc sip: cannot watch the loopback socket")));
+		PQfinish(bus_conn);
+		bus_conn = NULL;
+		return false;
+	}
+	if (bus_failure_logged)
+		ereport(LOG, (errmsg("cc sip: loopback LISTEN connection is back")));
+	bus_failure_logged = false;
+	bus_broken = false;
+	/* Anything committed while we were not listening is picked up now. */
+	sip_bus_notified = true;
+	return true;
+}
+
+/* sip_bus_disconnect closes the loopback connection. */
+void
+sip_bus_disconnect(void)
+{
+	if (bus_wait_index >= 0 && sip_root != NULL)
+		su_root_deregister(sip_root, bus_wait_index);
+	bus_wait_index = -1;
+	if (bus_conn)
+		PQfinish(bus_conn);
+	bus_conn = NULL;
+}
+
+/*
+ * sip_bus_maintain, once per loop turn: replaces a broken loopback
+ * connection, and asks for the periodic rescan when it is due.
+ */
+void
+sip_bus_maintain(void)
+{
+	if (bus_conn != NULL && (bus_broken || PQstatus(bus_conn) != CONNECTION_OK))
+	{
+		ereport(LOG, (errmsg("cc sip: loopback LISTEN connection lost; reconnecting")));
+		sip_bus_disconnect();
+		time_after_ms(&bus_next_connect, 0);
+	}
+	if (bus_conn == NULL && time_reached(&bus_next_connect))
+	{
+		if (!bus_connect())
+			time_after_ms(&bus_next_connect, BUS_RECONNECT_MS);
+	}
+	if (time_reached(&next_rescan))
+		sip_bus_notified = true;
+}
+
+/* claim_commands claims a batch of pending commands into `claimed`. */
+static void
+claim_commands(void *arg)
+{
+	int			ret;
+	uint64		i;
+	MemoryContext old;
+
+	ret = SPI_execute_with_args("SELECT c.id::text, c.kind, c.args->>'uri' "
+								"FROM cc.commands_claim($1, $2) AS c",
+								2, (Oid[]) {TEXTOID, INT4OID},
+								(Datum[]) {CStringGetTextDatum(SIP_WORKER_NAME), Int32GetDatum(BUS_CLAIM_BATCH)},
+								NULL, false, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "cc.commands_claim failed: %d", ret);
+
+	old = MemoryContextSwitchTo(claim_context);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tuple = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		ClaimedCommand *cmd = palloc0(sizeof(ClaimedCommand));
+
+		cmd->id = SPI_getvalue(tuple, desc, 1);
+		cmd->kind = SPI_getvalue(tuple, desc, 2);
+		cmd->uri = SPI_getvalue(tuple, desc, 3);
+		claimed = lappend(claimed, cmd);
+	}
+	MemoryContextSwitchTo(old);
+	*(bool *) arg = (SPI_processed == BUS_CLAIM_BATCH);
+}
+
+/*
+ * sip_bus_claim_and_run claims pending commands (when notified or at the
+ * rescan) and, once the claim has committed, starts each one.  A command
+ * that cannot start is recorded as failed with its reason.
+ */
+void
+sip_bus_claim_and_run(void)
+{
+	bool		more = true;
+
+	if (!sip_bus_notified)
+		return;
+	sip_bus_notified = false;
+	time_after_ms(&next_rescan, cc_command_rescan_ms);
+
+	while (more && !cc_shutdown_requested)
+	{
+		ListCell   *lc;
+
+		more = false;
+		claimed = NIL;
+		if (!cc_worker_transaction("cc sip: claim commands", claim_commands, &more))
+		{
+			/* nothing was claimed; the next rescan tries again */
+			MemoryContextReset(claim_context);
+			claimed = NIL;
+			return;
+		}
+		foreach(lc, claimed)
+		{
+			ClaimedCommand *cmd = lfirst(lc);
+			char	   *error = NULL;
+			bool		started = false;
+
+			if (strcmp(cmd->kind, "sip_options") == 0)
+			{
+				if (cmd->uri == NULL)
+					error = pstrdup("argument \"uri\" is missing");
+				else
+					started = sip_stack_send_options(cmd->id, cmd->uri, &error);
+			}
+			else
+				error = psprintf("cc sip does not handle command kind \"%s\"", cmd->kind);
+
+			if (!started)
+				sip_stack_fail_command(cmd->id, cmd->uri, error);
+		}
+		MemoryContextReset(claim_context);
+		claimed = NIL;
+	}
+}
+
+/*
+ * record_results writes each finished request through the decision
+ * function cc.sip_options_result (an event, and the command done or failed).
+ */
+static void
+record_results(void *arg)
+{
+	SipResult  *r;
+
+	for (r = (SipResult *) arg; r != NULL; r = r->next)
+	{
+		Datum		values[5];
+		char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
+		int			ret;
+
+		values[0] = DirectFunctionCall1(uuid_in, CStringGetDatum(r->command_id));
+		if (r->uri)
+			values[1] = CStringGetTextDatum(r->uri);
+		else
+			nulls[1] = 'n';
+		values[2] = Int32GetDatum(r->status);
+		values[3] = CStringGetTextDatum(r->phrase ? r->phrase : "");
+		values[4] = Float8GetDatum(r->rtt_ms);
+		ret = SPI_execute_with_args("SELECT cc.sip_options_result($1, $2, $3, $4, $5)", 5,
+									(Oid[]) {UUIDOID, TEXTOID, INT4OID, TEXTOID, FLOAT8OID},
+									values, nulls, false, 1);
+		if (ret != SPI_OK_SELECT)
+			elog(ERROR, "cc.sip_options_result failed: %d", ret);
+	}
+}
+
+/*
+ * sip_bus_record_results records what the stack finished since the last
+ * turn, in one transaction.  If it fails the results are kept and tried
+ * again, up to RESULT_MAX_TRIES times, so a passing lock timeout loses
+ * nothing.
+ */
+void
+sip_bus_record_results(void)
+{
+	SipResult  *results = sip_stack_take_results();
+	SipResult  *r;
+	SipResult  *keep = NULL;
+
+	if (results == NULL)
+		return;
+	if (cc_worker_transaction("cc sip: record results", record_results, results))
+	{
+		while (results)
+		{
+			r = results;
+			results = r->next;
+			sip_result_free(r);
+		}
+		return;
+	}
+	while (results)
+	{
+		r = results;
+		results = r->next;
+		if (++r->tries >= RESULT_MAX_TRIES)
+		{
+			ereport(LOG,
+					(errmsg("cc sip: giving up recording the result of command %s after %d tries; "
+							"it stays claimed until cc sip restarts", r->command_id, r->tries)));
+			sip_result_free(r);
+			continue;
+		}
+		r->next = keep;
+		keep = r;
+	}
+	sip_stack_return_results(keep);
+}

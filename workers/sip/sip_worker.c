@@ -1,0 +1,200 @@
+/*
+ * sip_worker.c
+ *		cc sip: the SIP signalling worker.  sofia-sip's su_root is its event
+ *		loop; registered in it are the SIP sockets (by nua), the loopback
+ *		LISTEN socket (sip_bus.c) and a self-pipe that our signal handlers
+ *		write to, since SetLatch cannot wake a process blocked in sofia's
+ *		own epoll_wait.  Each turn of the loop then does the database work
+ *		that callbacks queued.
+ */
+#include "postgres.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+
+#include "guc.h"
+#include "shmem.h"
+#include "sip_bus.h"
+#include "sip_stack.h"
+#include "worker_common.h"
+
+PGDLLEXPORT void cc_sip_main(Datum main_arg);
+
+#define SIP_STEP_MS 100			/* longest sleep of one loop turn */
+#define SIP_START_RETRY_MS 5000
+#define MEDIA_PING_INTERVAL_S 5
+
+static int	self_pipe[2] = {-1, -1};
+
+static void sip_wake(void);
+static int	self_pipe_readable(su_root_magic_t *magic, su_wait_t *w, su_wakeup_arg_t *arg);
+static bool start_stack_when_possible(void);
+static void ping_media_workers(void);
+static void drain_media_rings(void);
+
+/* sip_wake is async-signal-safe: one byte in the self-pipe wakes su_root. */
+static void
+sip_wake(void)
+{
+	if (self_pipe[1] >= 0)
+	{
+		char		byte = 0;
+		ssize_t		rc pg_attribute_unused();
+
+		rc = write(self_pipe[1], &byte, 1);
+	}
+}
+
+/* self_pipe_readable empties the pipe; the loop turn does the rest. */
+static int
+self_pipe_readable(su_root_magic_t *magic, su_wait_t *w, su_wakeup_arg_t *arg)
+{
+	char		buf[64];
+
+	while (read(self_pipe[0], buf, sizeof(buf)) > 0)
+		;
+	return 0;
+}
+
+/*
+ * start_stack_when_possible starts sofia-sip, retrying every five seconds
+ * (one LOG line) while cc.sip_listen cannot be bound.
+ */
+static bool
+start_stack_when_possible(void)
+{
+	bool		logged = false;
+
+	while (!cc_shutdown_requested)
+	{
+		su_wait_t	wait[1];
+
+		if (sip_stack_start(cc_sip_listen))
+		{
+			if (su_wait_create(wait, self_pipe[0], SU_WAIT_IN) < 0 ||
+				su_root_register(sip_root, wait, self_pipe_readable, NULL, 0) < 0)
+				elog(FATAL, "cc sip: cannot watch the self-pipe");
+			return true;
+		}
+		sip_stack_stop();
+		if (!logged)
+			ereport(LOG, (errmsg("cc sip: will retry binding %s every %d s",
+								 cc_sip_listen, SIP_START_RETRY_MS / 1000)));
+		logged = true;
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 SIP_START_RETRY_MS, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		cc_worker_reload_if_pending();
+	}
+	return false;
+}
+
+/*
+ * ping_media_workers sends each media worker a ping through its ring and
+ * sets its latch; the pongs prove rings and wake-ups both ways (counted in
+ * cc.worker_status()).
+ */
+static void
+ping_media_workers(void)
+{
+	static uint64 seq = 0;
+	int			i;
+
+	for (i = 0; i < cc_shared->media_workers; i++)
+	{
+		CcWorkerSlot *media = &cc_shared->media[i];
+		CcRingMsg	msg;
+		Latch	   *latch = media->latch;
+
+		if (media->pid == 0 || latch == NULL)
+			continue;
+		memset(&msg, 0, sizeof(msg));
+		msg.type = CC_MSG_PING;
+		msg.session = -1;
+		msg.seq = ++seq;
+		if (cc_ring_push(cc_ring_to_media(i), &msg))
+		{
+			pg_atomic_fetch_add_u64(&cc_shared->sip.msgs_out, 1);
+			SetLatch(latch);
+		}
+	}
+}
+
+/* drain_media_rings reads what the media workers sent us. */
+static void
+drain_media_rings(void)
+{
+	int			i;
+	CcRingMsg	msg;
+
+	for (i = 0; i < cc_shared->media_workers; i++)
+	{
+		while (cc_ring_pop(cc_ring_from_media(i), &msg))
+		{
+			pg_atomic_fetch_add_u64(&cc_shared->sip.msgs_in, 1);
+			if (msg.type != CC_MSG_PONG)
+				elog(DEBUG1, "cc sip: ignoring ring message of type %d from cc media %d", msg.type, i);
+		}
+	}
+}
+
+/*
+ * cc_sip_main is the entry point of cc sip.  Like worker_spi it leaves with
+ * exit code 1 even on SIGTERM, so that a worker ended by
+ * pg_terminate_backend() is restarted; at server shutdown nothing is.
+ */
+void
+cc_sip_main(Datum main_arg)
+{
+	time_t		next_ping = 0;
+
+	if (pipe(self_pipe) != 0 ||
+		fcntl(self_pipe[0], F_SETFL, O_NONBLOCK) != 0 ||
+		fcntl(self_pipe[1], F_SETFL, O_NONBLOCK) != 0)
+		elog(FATAL, "cc sip: cannot create the self-pipe: %m");
+	cc_worker_setup_signals(sip_wake);
+	cc_shmem_attach();
+
+	if (!cc_worker_connect("cc sip"))
+		proc_exit(1);
+	cc_worker_slot_publish(&cc_shared->sip);
+
+	if (!start_stack_when_possible())
+		proc_exit(1);
+	sip_bus_prepare();
+	pgstat_report_activity(STATE_IDLE, NULL);
+
+	while (!cc_shutdown_requested)
+	{
+		su_root_step(sip_root, SIP_STEP_MS);
+		pg_atomic_fetch_add_u64(&cc_shared->sip.loops, 1);
+		if (cc_shutdown_requested)
+			break;
+
+		cc_worker_reload_if_pending();
+		drain_media_rings();
+		sip_bus_record_results();
+		sip_bus_maintain();
+		sip_bus_claim_and_run();
+
+		if (time(NULL) >= next_ping)
+		{
+			ping_media_workers();
+			next_ping = time(NULL) + MEDIA_PING_INTERVAL_S;
+		}
+	}
+
+	ereport(LOG, (errmsg("cc sip: shutting down")));
+	sip_bus_disconnect();
+	sip_stack_stop();
+	proc_exit(1);
+}
