@@ -15,7 +15,7 @@ OBJS         = $(SRC_OBJS) $(SIP_OBJS) $(MEDIA_OBJS) $(HTTP_OBJS)
 
 SCHEMA_FILES = $(sort $(wildcard src/schema/*.sql))
 DATA_built   = $(EXTENSION)--$(EXTVERSION).sql
-EXTRA_CLEAN  = $(EXTENSION)--$(EXTVERSION).sql
+EXTRA_CLEAN  = $(EXTENSION)--$(EXTVERSION).sql tmp_check_iso output_iso
 
 PG_CONFIG   ?= pg_config
 SOFIA_CFLAGS := $(shell pkg-config --cflags sofia-sip-ua)
@@ -32,6 +32,10 @@ SHLIB_LINK  = -Wl,--no-as-needed $(SOFIA_LIBS) -lspandsp -lcurl \
 # pg_regress: a temporary instance with the library preloaded.
 REGRESS      = $(basename $(notdir $(sort $(wildcard sql/*.sql))))
 REGRESS_OPTS = --temp-instance=$(CURDIR)/tmp_check --temp-config=$(srcdir)/test/regress.conf
+
+# Isolation specs (races): test/isolation/specs, run by installcheck too.
+ISOLATION      = $(basename $(notdir $(sort $(wildcard test/isolation/specs/*.spec))))
+ISOLATION_OPTS = --inputdir=$(srcdir)/test/isolation --temp-instance=$(CURDIR)/tmp_check_iso --temp-config=$(srcdir)/test/isolation.conf
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
