@@ -12,7 +12,7 @@ CREATE TABLE cc.events (
     seq         bigint      NOT NULL DEFAULT nextval('cc.events_seq'),
     at          timestamptz NOT NULL DEFAULT clock_timestamp(),
     type        text        NOT NULL,
-    site        text        NOT NULL DEFAULT coalesce(nullif(current_setting('cc.site', true), ''), 'local'),
+    site        text        NOT NULL DEFAULT cc.site_name(),
     call_id     uuid,
     leg_id      uuid,
     agent_id    uuid,
