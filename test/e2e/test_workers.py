@@ -1,0 +1,90 @@
+"""test_workers.py: how the workers live inside PostgreSQL (issue 2, "What to
+build": Loading, Workers that live well inside PostgreSQL, Command bus).
+
+- Before CREATE EXTENSION they wait quietly (one log line, no crash loop)
+  and start once it exists.
+- pg_terminate_backend (SIGTERM) ends a worker, which the postmaster
+  restarts alone (no crash recovery: the others keep their pids).
+- An answered OPTIONS is notified on cc_events.
+"""
+
+import re
+import select
+import time
+
+import harness
+from harness import SipListener, sip_ping, wait_until
+
+
+def test_workers_wait_for_create_extension_then_start():
+    """Workers wait with one log line each while the extension is missing,
+    do not crash-loop, and begin within 5 s of CREATE EXTENSION."""
+    c = harness.Cluster("wait_for_extension", create_extension=False)
+    ok = False
+    try:
+        c.start()
+        time.sleep(3)
+        log = c.log_text()
+        for w in ("cc sip", "cc media 0", "cc http"):
+            waits = [l for l in log.splitlines()
+                     if (" %s " % w) in l and "waiting for" in l.lower()]
+            assert len(waits) == 1, "%s logged %d waiting lines:\n%s" % (
+                w, len(waits), "\n".join(waits[:5]))
+        assert not re.search(r"background worker \"cc [a-z0-9 ]+\" .*(exited|terminated)", log), \
+            "a worker exited while waiting:\n" + log[-2000:]
+        assert sip_ping(c.sip_port, timeout=0.5) is None, "cc sip answers SIP before the extension exists"
+
+        created_at = time.time()
+        c.sql("CREATE EXTENSION pg_callcenter CASCADE")
+        wait_until(lambda: sip_ping(c.sip_port, timeout=0.3) == 200, 5.0,
+                   what="cc sip answering OPTIONS after CREATE EXTENSION")
+        c.wait_workers(timeout=max(0.5, created_at + 5.0 - time.time()))
+        ok = True
+    finally:
+        c.cleanup(keep=not ok)
+
+
+def test_terminated_worker_restarts_alone(cluster):
+    """pg_terminate_backend of a worker: it is back (new pid) within 5 s and
+    the other workers kept theirs (no crash recovery)."""
+    for w in ("cc http", "cc media 0", "cc sip"):
+        before = cluster.wait_workers()
+        assert cluster.one("SELECT pg_terminate_backend(%s)", before[w]) is True
+        t0 = time.time()
+
+        def back():
+            pid = cluster.worker_pid(w)
+            return pid if pid and pid != before[w] else None
+        wait_until(back, 5.0, what="%s back after pg_terminate_backend" % w)
+        after = cluster.wait_workers(timeout=max(0.5, t0 + 5.0 - time.time()))
+        for other, pid in before.items():
+            if other != w:
+                assert after[other] == pid, "%s restarted too (%s -> %s) when %s was terminated" % (
+                    other, pid, after[other], w)
+    assert "all server processes terminated" not in cluster.log_text(), \
+        "pg_terminate_backend of a worker caused crash recovery"
+
+
+def test_sip_options_answer_is_notified_on_cc_events(cluster):
+    """The sip.options event of an answered OPTIONS is notified on cc_events
+    (LISTEN), naming the command."""
+    conn = cluster.connect(autocommit=True)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("LISTEN cc_events")
+        with SipListener(answer=200) as peer:
+            cid = cluster.one("SELECT cc.sip_options(%s)", peer.uri + ";n=notify")
+            deadline = time.time() + 10
+            seen = []
+            while time.time() < deadline:
+                if select.select([conn], [], [], 0.5)[0]:
+                    conn.poll()
+                    while conn.notifies:
+                        n = conn.notifies.pop(0)
+                        seen.append(n.payload)
+                        if str(cid) in n.payload and "sip.options" in n.payload:
+                            return
+            raise AssertionError("no sip.options notification for %s on cc_events; got %r"
+                                 % (cid, seen[:5]))
+    finally:
+        conn.close()
