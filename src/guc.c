@@ -15,6 +15,7 @@ char	   *cc_database = NULL;
 char	   *cc_site = NULL;
 char	   *cc_sip_listen = NULL;
 char	   *cc_sip_realm = NULL;
+char	   *cc_rtp_ip = NULL;
 int			cc_rtp_port_min = 16384;
 int			cc_rtp_port_max = 32767;
 int			cc_media_workers = 1;
@@ -88,6 +89,12 @@ cc_define_gucs(void)
 							   "Digest authentication realm for agents' phones and trunks.",
 							   NULL,
 							   &cc_sip_realm, "pg_callcenter",
+							   PGC_SIGHUP, 0, NULL, NULL, NULL);
+
+	DefineCustomStringVariable("cc.rtp_ip",
+							   "IPv4 address put in our SDP for RTP; empty takes the host of cc.sip_listen.",
+							   "Set it when cc.sip_listen binds every address (sip:*:5060 or sip:0.0.0.0:5060).",
+							   &cc_rtp_ip, "",
 							   PGC_SIGHUP, 0, NULL, NULL, NULL);
 
 	DefineCustomIntVariable("cc.rtp_port_min",

@@ -9,6 +9,7 @@ extern char *cc_database;
 extern char *cc_site;
 extern char *cc_sip_listen;
 extern char *cc_sip_realm;
+extern char *cc_rtp_ip;
 extern int	cc_rtp_port_min;
 extern int	cc_rtp_port_max;
 extern int	cc_media_workers;

@@ -55,7 +55,7 @@ cc_shmem_startup(void)
 		memset(cc_shared, 0, cc_shmem_size());
 		SpinLockInit(&cc_shared->mutex);
 		cc_shared->media_workers = cc_media_workers;
-		cc_shared->max_sessions = 2 * cc_max_calls;
+		cc_shared->max_sessions = Min(2 * cc_max_calls, (cc_rtp_port_max - cc_rtp_port_min) / 2 + 1);
 		cc_shared->rings_offset = MAXALIGN(sizeof(CcShared));
 		cc_shared->sessions_offset = cc_shared->rings_offset +
 			2 * cc_media_workers * MAXALIGN(sizeof(CcRing));
@@ -111,6 +111,67 @@ cc_session(int index)
 	Assert(index >= 0 && index < cc_shared->max_sessions);
 	return (CcMediaSession *) ((char *) cc_shared + cc_shared->sessions_offset +
 							   index * MAXALIGN(sizeof(CcMediaSession)));
+}
+
+/*
+ * cc_session_allocate takes a free media session for a new leg and returns
+ * its index, or -1 when every one is in use.  Slot i always has the RTP
+ * port cc.rtp_port_min + 2i, and belongs to media worker i mod N, which
+ * spreads sessions over the workers.  Only cc sip allocates.
+ */
+int
+cc_session_allocate(void)
+{
+	int			i;
+	int			found = -1;
+
+	SpinLockAcquire(&cc_shared->mutex);
+	for (i = 0; i < cc_shared->max_sessions; i++)
+	{
+		int			index = (cc_shared->next_session + i) % cc_shared->max_sessions;
+		CcMediaSession *s = cc_session(index);
+
+		if (s->state == CC_SESSION_FREE)
+		{
+			s->state = CC_SESSION_ALLOCATED;
+			s->generation++;
+			s->media_worker = index % cc_shared->media_workers;
+			s->local_port = (uint16) (cc_rtp_port_min + 2 * index);
+			cc_shared->next_session = (index + 1) % cc_shared->max_sessions;
+			found = index;
+			break;
+		}
+	}
+	SpinLockRelease(&cc_shared->mutex);
+	if (found >= 0)
+	{
+		pg_atomic_write_u64(&cc_session(found)->packets_in, 0);
+		pg_atomic_write_u64(&cc_session(found)->packets_out, 0);
+	}
+	return found;
+}
+
+/* cc_session_release gives a session back. */
+void
+cc_session_release(int index)
+{
+	if (index < 0 || index >= cc_shared->max_sessions)
+		return;
+	SpinLockAcquire(&cc_shared->mutex);
+	cc_session(index)->state = CC_SESSION_FREE;
+	SpinLockRelease(&cc_shared->mutex);
+}
+
+/* cc_session_release_all frees every session: cc sip at start holds none. */
+void
+cc_session_release_all(void)
+{
+	int			i;
+
+	SpinLockAcquire(&cc_shared->mutex);
+	for (i = 0; i < cc_shared->max_sessions; i++)
+		cc_session(i)->state = CC_SESSION_FREE;
+	SpinLockRelease(&cc_shared->mutex);
 }
 
 /*

@@ -88,6 +88,7 @@ typedef struct CcShared
 	CcWorkerSlot media[CC_MAX_MEDIA_WORKERS];
 	Size		rings_offset;	/* 2 * media_workers CcRings from the base */
 	Size		sessions_offset;	/* max_sessions CcMediaSessions */
+	int			next_session;	/* where the next allocation starts looking */
 } CcShared;
 
 extern CcShared *cc_shared;
@@ -99,6 +100,10 @@ extern void cc_shmem_attach(void);
 extern CcRing *cc_ring_to_media(int worker);
 extern CcRing *cc_ring_from_media(int worker);
 extern CcMediaSession *cc_session(int index);
+
+extern int	cc_session_allocate(void);
+extern void cc_session_release(int index);
+extern void cc_session_release_all(void);
 
 extern bool cc_ring_push(CcRing *ring, const CcRingMsg *msg);
 extern bool cc_ring_pop(CcRing *ring, CcRingMsg *msg);

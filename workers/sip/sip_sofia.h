@@ -6,12 +6,26 @@
 #ifndef CC_SIP_SOFIA_H
 #define CC_SIP_SOFIA_H
 
-struct SipRequest;
+/*
+ * What a nua handle of ours points to: an outbound request (sip_stack.c) or
+ * a call leg (sip_calls.c), told apart by kind, the first member of both.
+ */
+typedef enum SipHandleKind
+{
+	SIP_HANDLE_REQUEST = 1,
+	SIP_HANDLE_LEG = 2
+} SipHandleKind;
+
+typedef struct SipHandleMagic
+{
+	SipHandleKind kind;
+} SipHandleMagic;
 
 #define SU_ROOT_MAGIC_T void
 #define SU_WAKEUP_ARG_T void
+#define SU_TIMER_ARG_T void
 #define NUA_MAGIC_T void
-#define NUA_HMAGIC_T struct SipRequest
+#define NUA_HMAGIC_T SipHandleMagic
 
 #include <sofia-sip/su.h>
 #include <sofia-sip/su_wait.h>

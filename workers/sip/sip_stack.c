@@ -12,11 +12,14 @@
 
 #include <time.h>
 
+#include "sip_calls.h"
+#include "sip_request.h"
 #include "sip_stack.h"
 
 /* One outbound request in flight; the handle's magic. */
 typedef struct SipRequest
 {
+	SipHandleMagic magic;		/* kind SIP_HANDLE_REQUEST */
 	char		command_id[37];
 	char	   *uri;
 	struct timespec sent_at;
@@ -32,7 +35,7 @@ static int	requests_in_flight = 0;
 
 static void sip_callback(nua_event_t event, int status, char const *phrase,
 						 nua_t *nua, nua_magic_t *magic, nua_handle_t *nh,
-						 nua_hmagic_t *request, sip_t const *sip, tagi_t tags[]);
+						 nua_hmagic_t *owner, sip_t const *sip, tagi_t tags[]);
 static void sip_options_answered(int status, char const *phrase, nua_handle_t *nh,
 								 SipRequest *request);
 static double elapsed_ms(const struct timespec *since);
@@ -69,8 +72,14 @@ sip_stack_start(const char *listen_url)
 						 NUTAG_URL(listen_url),
 						 SIPTAG_USER_AGENT_STR("pg_callcenter/0.1"),
 						 SIPTAG_ALLOW_STR("INVITE, ACK, BYE, CANCEL, OPTIONS"),
+						 NUTAG_APPL_METHOD("REGISTER"),
 						 NUTAG_ENABLEMESSAGE(0),
 						 NUTAG_ENABLEINVITE(1),
+						 NUTAG_MEDIA_ENABLE(0),	/* SDP is ours: sip_sdp.c */
+						 NUTAG_AUTOANSWER(0),
+						 NUTAG_AUTOACK(1),
+						 NUTAG_SESSION_TIMER(1800),
+						 NUTAG_MIN_SE(90),
 						 TAG_END());
 	if (sip_nua == NULL)
 	{
@@ -137,11 +146,12 @@ sip_stack_send_options(const char *command_id, const char *uri, char **error)
 		*error = pstrdup("out of memory");
 		return false;
 	}
+	request->magic.kind = SIP_HANDLE_REQUEST;
 	strlcpy(request->command_id, command_id, sizeof(request->command_id));
 	request->uri = strdup(uri);
 	clock_gettime(CLOCK_MONOTONIC, &request->sent_at);
 
-	nh = nua_handle(sip_nua, request, NUTAG_URL(uri), SIPTAG_TO_STR(uri), TAG_END());
+	nh = nua_handle(sip_nua, &request->magic, NUTAG_URL(uri), SIPTAG_TO_STR(uri), TAG_END());
 	if (nh == NULL)
 	{
 		free(request->uri);
@@ -199,19 +209,27 @@ sip_options_answered(int status, char const *phrase, nua_handle_t *nh, SipReques
 }
 
 /*
- * sip_callback receives every nua event.  Requests we do not handle yet get
- * a proper SIP error; nua itself answers OPTIONS (200) and unknown methods.
+ * sip_callback receives every nua event.  Events of a call leg go to
+ * sip_calls.c; new requests that the SQL decisions answer (REGISTER, a new
+ * INVITE) are saved for the loop; nua itself answers OPTIONS (200) and
+ * unknown methods (501).
  */
 static void
 sip_callback(nua_event_t event, int status, char const *phrase,
 			 nua_t *nua, nua_magic_t *magic, nua_handle_t *nh,
-			 nua_hmagic_t *request, sip_t const *sip, tagi_t tags[])
+			 nua_hmagic_t *owner, sip_t const *sip, tagi_t tags[])
 {
+	if (owner != NULL && owner->kind == SIP_HANDLE_LEG)
+	{
+		sip_calls_callback(event, status, phrase, nua, nh, (SipLeg *) owner, sip, tags);
+		return;
+	}
+
 	switch (event)
 	{
 		case nua_r_options:
-			if (request != NULL && status >= 200)
-				sip_options_answered(status, phrase, nh, request);
+			if (owner != NULL && owner->kind == SIP_HANDLE_REQUEST && status >= 200)
+				sip_options_answered(status, phrase, nh, (SipRequest *) owner);
 			break;
 
 		case nua_i_options:
@@ -220,13 +238,11 @@ sip_callback(nua_event_t event, int status, char const *phrase,
 			break;
 
 		case nua_i_invite:
-			/* Calls arrive with the SIP signalling issue; until then, not yet. */
-			nua_respond(nh, SIP_480_TEMPORARILY_UNAVAILABLE,
-						SIPTAG_RETRY_AFTER_STR("60"), TAG_END());
-			nua_handle_destroy(nh);
+		case nua_i_register:
+			/* a new call, or the registrar: the SQL decisions answer */
+			sip_request_save(nua, event, nh);
 			break;
 
-		case nua_i_register:
 		case nua_i_subscribe:
 		case nua_i_publish:
 		case nua_i_refer:
@@ -234,8 +250,16 @@ sip_callback(nua_event_t event, int status, char const *phrase,
 		case nua_i_info:
 		case nua_i_update:
 		case nua_i_message:
-			nua_respond(nh, SIP_501_NOT_IMPLEMENTED, TAG_END());
+			/* outside a call of ours */
+			nua_respond(nh, SIP_481_NO_TRANSACTION, NUTAG_WITH_THIS(nua), TAG_END());
 			nua_handle_destroy(nh);
+			break;
+
+		case nua_i_terminated:
+		case nua_i_bye:
+		case nua_i_cancel:
+			if (owner == NULL)
+				nua_handle_destroy(nh);
 			break;
 
 		case nua_r_shutdown:

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "pgstat.h"
@@ -24,6 +25,8 @@
 #include "guc.h"
 #include "shmem.h"
 #include "sip_bus.h"
+#include "sip_calls.h"
+#include "sip_request.h"
 #include "sip_stack.h"
 #include "worker_common.h"
 
@@ -32,6 +35,7 @@ PGDLLEXPORT void cc_sip_main(Datum main_arg);
 #define SIP_STEP_MS 100			/* longest sleep of one loop turn */
 #define SIP_START_RETRY_MS 5000
 #define MEDIA_PING_INTERVAL_S 5
+#define HOUSEKEEPING_INTERVAL_S 2
 
 static int	self_pipe[2] = {-1, -1};
 
@@ -40,6 +44,8 @@ static int	self_pipe_readable(su_root_magic_t *magic, su_wait_t *w, su_wakeup_ar
 static bool start_stack_when_possible(void);
 static void ping_media_workers(void);
 static void drain_media_rings(void);
+static void housekeeping(void *arg);
+static void reconcile_calls(void *arg);
 
 /* sip_wake is async-signal-safe: one byte in the self-pipe wakes su_root. */
 static void
@@ -148,6 +154,25 @@ drain_media_rings(void)
 }
 
 /*
+ * reconcile_calls runs at start: a new cc sip holds no call, so every call
+ * of this site still in progress is ended with a recorded cause and a CDR.
+ */
+static void
+reconcile_calls(void *arg)
+{
+	if (SPI_execute("SELECT cc.calls_reconcile('cc sip restarted')", false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "cc.calls_reconcile failed");
+}
+
+/* housekeeping removes expired registrations (a transaction every few seconds). */
+static void
+housekeeping(void *arg)
+{
+	if (SPI_execute("SELECT cc.registrations_expire()", false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "cc.registrations_expire failed");
+}
+
+/*
  * cc_sip_main is the entry point of cc sip.  Like worker_spi it leaves with
  * exit code 1 even on SIGTERM, so that a worker ended by
  * pg_terminate_backend() is restarted; at server shutdown nothing is.
@@ -156,6 +181,7 @@ void
 cc_sip_main(Datum main_arg)
 {
 	time_t		next_ping = 0;
+	time_t		next_housekeeping = 0;
 
 	if (pipe(self_pipe) != 0 ||
 		fcntl(self_pipe[0], F_SETFL, O_NONBLOCK) != 0 ||
@@ -170,6 +196,8 @@ cc_sip_main(Datum main_arg)
 
 	if (!start_stack_when_possible())
 		proc_exit(1);
+	sip_calls_init();
+	cc_worker_transaction("cc sip: reconcile calls", reconcile_calls, NULL);
 	sip_bus_prepare();
 	pgstat_report_activity(STATE_IDLE, NULL);
 
@@ -182,10 +210,17 @@ cc_sip_main(Datum main_arg)
 
 		cc_worker_reload_if_pending();
 		drain_media_rings();
+		sip_request_process();
+		sip_calls_process();
 		sip_bus_record_results();
 		sip_bus_maintain();
 		sip_bus_claim_and_run();
 
+		if (time(NULL) >= next_housekeeping)
+		{
+			cc_worker_transaction("cc sip: housekeeping", housekeeping, NULL);
+			next_housekeeping = time(NULL) + HOUSEKEEPING_INTERVAL_S;
+		}
 		if (time(NULL) >= next_ping)
 		{
 			ping_media_workers();
@@ -194,6 +229,7 @@ cc_sip_main(Datum main_arg)
 	}
 
 	ereport(LOG, (errmsg("cc sip: shutting down")));
+	sip_calls_shutdown();
 	sip_bus_disconnect();
 	sip_stack_stop();
 	proc_exit(1);

@@ -1,0 +1,292 @@
+-- 085_sip.sql: the SIP decisions that cc sip asks.
+--
+-- cc sip describes each request it cannot answer by itself as JSON and
+-- calls cc.sip_request(); the answer (status, reason, headers, body) comes
+-- back as JSON.  The registrar lives here: digest authentication of agents'
+-- phones (user = extension, realm = cc.sip_realm, the password known only
+-- as its HA1), their contacts in cc.registrations, and the blocking of
+-- addresses that fail too often.
+
+-- The secret that signs our nonces, one per site, made at install.
+CREATE TABLE cc.sip_secrets (
+    id          boolean     PRIMARY KEY DEFAULT true,
+    nonce_key   text        NOT NULL DEFAULT md5(gen_random_uuid()::text || clock_timestamp()::text),
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT sip_secrets_one_row CHECK (id)
+);
+COMMENT ON TABLE cc.sip_secrets IS 'The site''s key that signs digest nonces (one row; readable by nobody but the owner).';
+COMMENT ON COLUMN cc.sip_secrets.id IS 'Always true: the table has one row.';
+COMMENT ON COLUMN cc.sip_secrets.nonce_key IS 'Random key; nonces are time.md5(time:key), so any cc sip of the site can check them without state.';
+COMMENT ON COLUMN cc.sip_secrets.created_at IS 'When the key was made.';
+INSERT INTO cc.sip_secrets DEFAULT VALUES;
+
+-- Failed digest attempts per source address.
+CREATE TABLE cc.sip_auth_failures (
+    address         inet        PRIMARY KEY,
+    failures        integer     NOT NULL DEFAULT 0,
+    last_failure_at timestamptz NOT NULL DEFAULT now(),
+    blocked_until   timestamptz,
+    CONSTRAINT sip_auth_failures_failures_not_negative CHECK (failures >= 0)
+);
+COMMENT ON TABLE cc.sip_auth_failures IS
+    'Failed SIP authentications in a row per source address; after cc.sip_auth_max_failures() the address is blocked for cc.sip_auth_block_interval().';
+COMMENT ON COLUMN cc.sip_auth_failures.address IS 'Source IP address of the failing requests.';
+COMMENT ON COLUMN cc.sip_auth_failures.failures IS 'Failures in a row (a success resets the row).';
+COMMENT ON COLUMN cc.sip_auth_failures.last_failure_at IS 'When the last failure happened.';
+COMMENT ON COLUMN cc.sip_auth_failures.blocked_until IS 'Requests from the address are refused until then.';
+
+CREATE FUNCTION cc.sip_auth_max_failures() RETURNS integer LANGUAGE sql IMMUTABLE AS 'SELECT 5';
+COMMENT ON FUNCTION cc.sip_auth_max_failures() IS 'Failed authentications in a row before an address is blocked (5: the sixth attempt is refused).';
+CREATE FUNCTION cc.sip_auth_block_interval() RETURNS interval LANGUAGE sql IMMUTABLE AS $$SELECT interval '10 minutes'$$;
+COMMENT ON FUNCTION cc.sip_auth_block_interval() IS 'How long a blocked address stays blocked (10 minutes).';
+CREATE FUNCTION cc.sip_nonce_lifetime() RETURNS interval LANGUAGE sql IMMUTABLE AS $$SELECT interval '5 minutes'$$;
+COMMENT ON FUNCTION cc.sip_nonce_lifetime() IS 'How long a digest nonce stays valid; an older one gets a new challenge with stale=true.';
+
+CREATE FUNCTION cc.sip_realm() RETURNS text
+LANGUAGE sql STABLE
+AS $$ SELECT coalesce(nullif(current_setting('cc.sip_realm', true), ''), 'pg_callcenter') $$;
+COMMENT ON FUNCTION cc.sip_realm() IS 'The digest realm: the cc.sip_realm setting.';
+
+CREATE FUNCTION cc.sip_ha1(extension text, password text) RETURNS text
+LANGUAGE sql STABLE
+AS $$ SELECT md5(extension || ':' || cc.sip_realm() || ':' || password) $$;
+COMMENT ON FUNCTION cc.sip_ha1(text, text) IS
+    'The digest HA1 of an extension''s password in this realm: what cc.agents stores instead of the password.';
+
+CREATE FUNCTION cc.sip_nonce() RETURNS text
+LANGUAGE sql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, cc
+AS $$
+    SELECT t || '.' || md5(t || ':' || (SELECT nonce_key FROM cc.sip_secrets))
+      FROM (SELECT to_hex(floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint) AS t) AS now_hex;
+$$;
+COMMENT ON FUNCTION cc.sip_nonce() IS 'A fresh digest nonce: the time, signed with the site''s key.';
+
+CREATE FUNCTION cc.sip_nonce_state(nonce text) RETURNS text
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, cc
+AS $$
+DECLARE
+    t       text := split_part(nonce, '.', 1);
+    issued  timestamptz;
+BEGIN
+    IF nonce IS NULL OR t !~ '^[0-9a-f]{1,15}$'
+       OR split_part(nonce, '.', 2) <> md5(t || ':' || (SELECT nonce_key FROM cc.sip_secrets)) THEN
+        RETURN 'invalid';
+    END IF;
+    issued := to_timestamp(('x' || lpad(t, 16, '0'))::bit(64)::bigint / 1000.0);
+    IF issued < clock_timestamp() - cc.sip_nonce_lifetime() THEN
+        RETURN 'stale';
+    END IF;
+    RETURN 'valid';
+END;
+$$;
+COMMENT ON FUNCTION cc.sip_nonce_state(text) IS 'valid, stale (ours but too old) or invalid (not ours).';
+
+CREATE FUNCTION cc.sip_challenge(stale boolean DEFAULT false) RETURNS jsonb
+LANGUAGE sql VOLATILE
+AS $$
+    SELECT jsonb_build_object('status', 401, 'reason', 'Unauthorized',
+        'headers', jsonb_build_object('WWW-Authenticate',
+            format('Digest realm="%s", nonce="%s", algorithm=MD5, qop="auth"%s',
+                   cc.sip_realm(), cc.sip_nonce(), CASE WHEN stale THEN ', stale=true' ELSE '' END)));
+$$;
+COMMENT ON FUNCTION cc.sip_challenge(boolean) IS 'A 401 answer with a fresh digest challenge.';
+
+CREATE FUNCTION cc.sip_digest_matches(auth jsonb, method text, ha1 text) RETURNS boolean
+LANGUAGE sql IMMUTABLE
+AS $$
+    SELECT ha1 IS NOT NULL AND auth->>'response' =
+        CASE WHEN auth->>'qop' IS NULL
+             THEN md5(ha1 || ':' || (auth->>'nonce') || ':' || md5(method || ':' || (auth->>'uri')))
+             ELSE md5(ha1 || ':' || (auth->>'nonce') || ':' || (auth->>'nc') || ':' || (auth->>'cnonce')
+                      || ':' || (auth->>'qop') || ':' || md5(method || ':' || (auth->>'uri')))
+        END;
+$$;
+COMMENT ON FUNCTION cc.sip_digest_matches(jsonb, text, text) IS
+    'Whether the Authorization parameters (auth) prove knowledge of ha1 for method (RFC 2617 MD5, with or without qop=auth).';
+
+CREATE FUNCTION cc.sip_auth_failed(address inet) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, cc
+AS $$
+DECLARE
+    n integer;
+BEGIN
+    INSERT INTO cc.sip_auth_failures AS f (address, failures, last_failure_at)
+    VALUES (address, 1, now())
+    ON CONFLICT ON CONSTRAINT sip_auth_failures_pkey DO UPDATE
+       SET failures = f.failures + 1, last_failure_at = now()
+    RETURNING failures INTO n;
+    IF n >= cc.sip_auth_max_failures() THEN
+        UPDATE cc.sip_auth_failures AS f SET blocked_until = now() + cc.sip_auth_block_interval()
+         WHERE f.address = sip_auth_failed.address;
+        PERFORM cc.event_append('sip.address_blocked',
+            jsonb_build_object('address', host(address), 'failures', n,
+                               'until', now() + cc.sip_auth_block_interval()));
+    END IF;
+END;
+$$;
+COMMENT ON FUNCTION cc.sip_auth_failed(inet) IS 'Counts a failed authentication from address and blocks it at the limit.';
+
+CREATE FUNCTION cc.sip_address_blocked(address inet) RETURNS boolean
+LANGUAGE sql STABLE
+AS $$
+    SELECT EXISTS (SELECT 1 FROM cc.sip_auth_failures AS f
+                    WHERE f.address = sip_address_blocked.address AND f.blocked_until > now());
+$$;
+COMMENT ON FUNCTION cc.sip_address_blocked(inet) IS 'Whether requests from address are refused for now.';
+
+CREATE FUNCTION cc.sip_register(req jsonb) RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, cc
+AS $$
+DECLARE
+    source      inet := nullif(req #>> '{source,ip}', '')::inet;
+    extension   text := req #>> '{to,user}';
+    auth        jsonb := req->'authorization';
+    agent       record;
+    contact     jsonb;
+    expires     integer;
+    bindings    text;
+    nonce_state text;
+BEGIN
+    IF source IS NOT NULL AND cc.sip_address_blocked(source) THEN
+        RETURN jsonb_build_object('status', 403, 'reason', 'Forbidden (too many failed attempts)');
+    END IF;
+    IF auth IS NULL OR auth->>'scheme' IS DISTINCT FROM 'Digest' THEN
+        RETURN cc.sip_challenge();
+    END IF;
+    nonce_state := cc.sip_nonce_state(auth->>'nonce');
+    IF nonce_state = 'stale' THEN
+        RETURN cc.sip_challenge(stale => true);
+    END IF;
+
+    SELECT a.id, a.extension, a.sip_ha1 INTO agent
+      FROM cc.agents AS a
+     WHERE a.extension = sip_register.extension AND a.enabled;
+    IF nonce_state <> 'valid' OR NOT FOUND
+       OR auth->>'username' IS DISTINCT FROM extension
+       OR auth->>'realm' IS DISTINCT FROM cc.sip_realm()
+       OR NOT cc.sip_digest_matches(auth, 'REGISTER', agent.sip_ha1) THEN
+        IF source IS NOT NULL THEN
+            PERFORM cc.sip_auth_failed(source);
+        END IF;
+        RETURN jsonb_build_object('status', 403, 'reason', 'Forbidden');
+    END IF;
+    IF source IS NOT NULL THEN
+        DELETE FROM cc.sip_auth_failures AS f WHERE f.address = source;
+    END IF;
+
+    FOR contact IN SELECT * FROM jsonb_array_elements(coalesce(req->'contacts', '[]')) LOOP
+        expires := coalesce((contact->>'expires')::integer, (req->>'expires')::integer, 3600);
+        IF contact->>'uri' = '*' THEN
+            IF expires <> 0 THEN
+                RETURN jsonb_build_object('status', 400, 'reason', 'Contact * needs Expires: 0');
+            END IF;
+            PERFORM cc.registration_remove(r.id, 'unregistered')
+               FROM cc.registrations AS r WHERE r.agent_id = agent.id;
+        ELSIF expires = 0 THEN
+            PERFORM cc.registration_remove(r.id, 'unregistered')
+               FROM cc.registrations AS r
+              WHERE r.agent_id = agent.id AND r.contact = contact->>'uri';
+        ELSE
+            expires := least(greatest(expires, 60), 7200);
+            PERFORM cc.registration_upsert(agent.id, contact->>'uri', expires, req);
+        END IF;
+    END LOOP;
+
+    SELECT string_agg(format('<%s>;expires=%s', r.contact,
+                             greatest(0, ceil(extract(epoch FROM r.expires_at - now())))::integer), ', '
+                      ORDER BY r.registered_at)
+      INTO bindings
+      FROM cc.registrations AS r WHERE r.agent_id = agent.id;
+    RETURN jsonb_build_object('status', 200, 'reason', 'OK',
+        'headers', jsonb_strip_nulls(jsonb_build_object('Contact', bindings)));
+END;
+$$;
+COMMENT ON FUNCTION cc.sip_register(jsonb) IS
+    'The registrar: answers a REGISTER described by cc sip. Blocked address: 403. No credentials: 401 with a challenge. Wrong ones: 403, counted. Right ones: contacts added, refreshed or removed (Expires 0, Contact *), 200 listing the bindings.';
+
+CREATE FUNCTION cc.registration_upsert(agent uuid, contact text, expires_s integer, req jsonb) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, cc
+AS $$
+DECLARE
+    existing uuid;
+BEGIN
+    SELECT r.id INTO existing FROM cc.registrations AS r
+     WHERE r.agent_id = agent AND r.contact = registration_upsert.contact FOR UPDATE;
+    IF FOUND THEN
+        UPDATE cc.registrations AS r
+           SET expires_at = now() + make_interval(secs => expires_s),
+               source_ip = nullif(req #>> '{source,ip}', '')::inet,
+               source_port = (req #>> '{source,port}')::integer,
+               transport = coalesce(req #>> '{source,transport}', 'udp'),
+               user_agent = req->>'user_agent', sip_call_id = req->>'call_id'
+         WHERE r.id = existing;
+        PERFORM cc.event_append('registration.refreshed',
+            jsonb_build_object('contact', contact, 'expires_s', expires_s), agent_id => agent);
+    ELSE
+        INSERT INTO cc.registrations (agent_id, contact, expires_at, source_ip, source_port, transport, user_agent, sip_call_id)
+        VALUES (agent, contact, now() + make_interval(secs => expires_s),
+                nullif(req #>> '{source,ip}', '')::inet, (req #>> '{source,port}')::integer,
+                coalesce(req #>> '{source,transport}', 'udp'), req->>'user_agent', req->>'call_id');
+        PERFORM cc.event_append('registration.added',
+            jsonb_build_object('contact', contact, 'expires_s', expires_s,
+                               'source', req->'source', 'user_agent', req->>'user_agent'),
+            agent_id => agent);
+    END IF;
+END;
+$$;
+COMMENT ON FUNCTION cc.registration_upsert(uuid, text, integer, jsonb) IS
+    'Adds or refreshes an agent''s contact for expires_s seconds, with the source address and user agent of the REGISTER.';
+
+CREATE FUNCTION cc.registration_remove(registration uuid, reason text) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, cc
+AS $$
+DECLARE
+    gone cc.registrations;
+BEGIN
+    DELETE FROM cc.registrations AS r WHERE r.id = registration RETURNING r.* INTO gone;
+    IF FOUND THEN
+        PERFORM cc.event_append('registration.removed',
+            jsonb_build_object('contact', gone.contact, 'reason', reason), agent_id => gone.agent_id);
+    END IF;
+END;
+$$;
+COMMENT ON FUNCTION cc.registration_remove(uuid, text) IS 'Removes a registration (reason: unregistered or expired) and records it.';
+
+CREATE FUNCTION cc.registrations_expire() RETURNS integer
+LANGUAGE plpgsql
+SET search_path = pg_catalog, cc
+AS $$
+DECLARE
+    n integer := 0;
+    r record;
+BEGIN
+    FOR r IN SELECT id FROM cc.registrations WHERE expires_at <= now() FOR UPDATE SKIP LOCKED LOOP
+        PERFORM cc.registration_remove(r.id, 'expired');
+        n := n + 1;
+    END LOOP;
+    RETURN n;
+END;
+$$;
+COMMENT ON FUNCTION cc.registrations_expire() IS 'Removes the registrations past their expiry; cc sip runs it every few seconds.';
+
+CREATE FUNCTION cc.sip_request(req jsonb) RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, cc
+AS $$
+BEGIN
+    CASE req->>'method'
+        WHEN 'REGISTER' THEN
+            RETURN cc.sip_register(req);
+        ELSE
+            RETURN jsonb_build_object('status', 501, 'reason', 'Not Implemented');
+    END CASE;
+END;
+$$;
+COMMENT ON FUNCTION cc.sip_request(jsonb) IS
+    'Entry point of cc sip for requests it does not answer itself: the request as JSON in, the answer {status, reason, headers, content_type, body} out.';

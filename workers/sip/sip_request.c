@@ -1,0 +1,410 @@
+/*
+ * sip_request.c
+ *		Incoming SIP requests answered by the SQL decisions.
+ *
+ * The nua callback may not palloc or run SPI, so it only saves the event
+ * (nua_save_event keeps the message and the server transaction alive) on a
+ * malloc'd list.  Each loop turn then describes every saved request as
+ * JSON, asks cc.sip_request() in one transaction what to answer, and
+ * answers after the commit.  If that transaction fails, every request of
+ * the batch gets 500 with Retry-After: nothing waits forever.
+ */
+#include "postgres.h"
+
+#include <netdb.h>
+#include <sys/socket.h>
+
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "utils/builtins.h"
+#include "utils/json.h"
+#include "utils/memutils.h"
+
+#include <sofia-sip/msg_addr.h>
+#include <sofia-sip/url.h>
+
+#include "sip_calls.h"
+#include "sip_request.h"
+#include "worker_common.h"
+
+/* One saved request, and later the answer the decisions chose for it. */
+typedef struct SipIncoming
+{
+	struct SipIncoming *next;
+	nua_event_t event;
+	nua_handle_t *nh;
+	nua_saved_event_t saved[1];
+	/* filled by the loop, palloc'd in the batch context */
+	int			status;
+	char	   *reason;
+	char	   *headers;		/* "Name: value\r\n..." or NULL */
+	char	   *content_type;
+	char	   *body;
+	char	   *call_id;		/* set when the decisions accepted a new call */
+	char	   *leg_id;
+	SipAction  *actions;
+	int			n_actions;
+} SipIncoming;
+
+static SipIncoming *incoming_head = NULL;
+static SipIncoming **incoming_tail = &incoming_head;
+static MemoryContext batch_context = NULL;
+
+static void describe_request(StringInfo buf, SipIncoming *req);
+static void json_key_string(StringInfo buf, const char *key, const char *value, bool *first);
+static void json_key_int(StringInfo buf, const char *key, long value, bool *first);
+static void append_unquoted(StringInfo buf, const char *value);
+static void describe_address(StringInfo buf, const char *key, sip_addr_t const *addr, su_home_t *home, bool *first);
+static void decide_batch(void *arg);
+static void answer(SipIncoming *req);
+static const char *method_name(nua_event_t event);
+
+/*
+ * sip_request_save runs inside the nua callback: it keeps the event for
+ * the loop.  On malloc failure it answers 503 at once.
+ */
+void
+sip_request_save(nua_t *nua, nua_event_t event, nua_handle_t *nh)
+{
+	SipIncoming *req = calloc(1, sizeof(SipIncoming));
+
+	if (req == NULL || nua_save_event(nua, req->saved) == 0)
+	{
+		nua_respond(nh, SIP_503_SERVICE_UNAVAILABLE, NUTAG_WITH_THIS(nua),
+					SIPTAG_RETRY_AFTER_STR("5"), TAG_END());
+		free(req);
+		return;
+	}
+	req->event = event;
+	req->nh = nh;
+	*incoming_tail = req;
+	incoming_tail = &req->next;
+}
+
+bool
+sip_request_pending(void)
+{
+	return incoming_head != NULL;
+}
+
+static const char *
+method_name(nua_event_t event)
+{
+	switch (event)
+	{
+		case nua_i_register:
+			return "REGISTER";
+		case nua_i_invite:
+			return "INVITE";
+		default:
+			return nua_event_name(event);
+	}
+}
+
+static void
+json_key(StringInfo buf, const char *key, bool *first)
+{
+	if (!*first)
+		appendStringInfoChar(buf, ',');
+	*first = false;
+	escape_json(buf, key);
+	appendStringInfoChar(buf, ':');
+}
+
+/* json_key_string appends "key": "value", or nothing for a NULL value. */
+static void
+json_key_string(StringInfo buf, const char *key, const char *value, bool *first)
+{
+	if (value == NULL)
+		return;
+	json_key(buf, key, first);
+	escape_json(buf, value);
+}
+
+static void
+json_key_int(StringInfo buf, const char *key, long value, bool *first)
+{
+	json_key(buf, key, first);
+	appendStringInfo(buf, "%ld", value);
+}
+
+/* append_unquoted appends a header parameter value as JSON, without its quotes. */
+static void
+append_unquoted(StringInfo buf, const char *value)
+{
+	StringInfoData plain;
+	size_t		len = strlen(value);
+
+	initStringInfo(&plain);
+	if (len >= 2 && value[0] == '"' && value[len - 1] == '"')
+	{
+		size_t		i;
+
+		for (i = 1; i < len - 1; i++)
+		{
+			if (value[i] == '\\' && i + 1 < len - 1)
+				i++;
+			appendStringInfoChar(&plain, value[i]);
+		}
+	}
+	else
+		appendStringInfoString(&plain, value);
+	escape_json(buf, plain.data);
+	pfree(plain.data);
+}
+
+/* describe_address appends {"uri", "user", "host", "display", "tag"} of From or To. */
+static void
+describe_address(StringInfo buf, const char *key, sip_addr_t const *addr, su_home_t *home, bool *first)
+{
+	bool		inner = true;
+
+	if (addr == NULL)
+		return;
+	json_key(buf, key, first);
+	appendStringInfoChar(buf, '{');
+	json_key_string(buf, "uri", url_as_string(home, addr->a_url), &inner);
+	json_key_string(buf, "user", addr->a_url->url_user, &inner);
+	json_key_string(buf, "host", addr->a_url->url_host, &inner);
+	json_key_string(buf, "display", addr->a_display, &inner);
+	json_key_string(buf, "tag", addr->a_tag, &inner);
+	appendStringInfoChar(buf, '}');
+}
+
+/*
+ * describe_request writes what the decisions need to know of a request as
+ * a JSON object: method, URIs, From/To, Call-ID, CSeq, contacts, Expires,
+ * User-Agent, the source address and transport, the Authorization
+ * parameters, and the body.
+ */
+static void
+describe_request(StringInfo buf, SipIncoming *req)
+{
+	nua_event_data_t const *data = nua_event_data(req->saved);
+	msg_t	   *msg = data->e_msg;
+	sip_t const *sip = sip_object(msg);
+	su_home_t  *home = su_home_new(sizeof(su_home_t));
+	su_addrinfo_t *ai = msg_addrinfo(msg);
+	bool		first = true;
+
+	appendStringInfoChar(buf, '{');
+	json_key_string(buf, "method", sip && sip->sip_request ? sip->sip_request->rq_method_name : method_name(req->event), &first);
+	if (sip == NULL)
+	{
+		appendStringInfoChar(buf, '}');
+		su_home_unref(home);
+		return;
+	}
+	if (sip->sip_request)
+		json_key_string(buf, "request_uri", url_as_string(home, sip->sip_request->rq_url), &first);
+	describe_address(buf, "from", sip->sip_from, home, &first);
+	describe_address(buf, "to", sip->sip_to, home, &first);
+	if (sip->sip_call_id)
+		json_key_string(buf, "call_id", sip->sip_call_id->i_id, &first);
+	if (sip->sip_cseq)
+		json_key_int(buf, "cseq", (long) sip->sip_cseq->cs_seq, &first);
+	if (sip->sip_expires)
+		json_key_int(buf, "expires", (long) sip->sip_expires->ex_delta, &first);
+	if (sip->sip_user_agent)
+		json_key_string(buf, "user_agent", sip->sip_user_agent->g_string, &first);
+
+	if (sip->sip_contact)
+	{
+		sip_contact_t const *m;
+		bool		first_contact = true;
+
+		json_key(buf, "contacts", &first);
+		appendStringInfoChar(buf, '[');
+		for (m = sip->sip_contact; m; m = m->m_next)
+		{
+			bool		inner = true;
+
+			if (!first_contact)
+				appendStringInfoChar(buf, ',');
+			first_contact = false;
+			appendStringInfoChar(buf, '{');
+			if (m->m_url->url_type == url_any)
+				json_key_string(buf, "uri", "*", &inner);
+			else
+				json_key_string(buf, "uri", url_as_string(home, m->m_url), &inner);
+			if (m->m_expires)
+				json_key_int(buf, "expires", strtol(m->m_expires, NULL, 10), &inner);
+			appendStringInfoChar(buf, '}');
+		}
+		appendStringInfoChar(buf, ']');
+	}
+
+	if (ai && ai->ai_addr)
+	{
+		char		host[NI_MAXHOST];
+		char		port[NI_MAXSERV];
+		bool		inner = true;
+
+		if (getnameinfo(ai->ai_addr, ai->ai_addrlen, host, sizeof(host), port, sizeof(port),
+						NI_NUMERICHOST | NI_NUMERICSERV) == 0)
+		{
+			json_key(buf, "source", &first);
+			appendStringInfoChar(buf, '{');
+			json_key_string(buf, "ip", host, &inner);
+			json_key_int(buf, "port", strtol(port, NULL, 10), &inner);
+			json_key_string(buf, "transport", ai->ai_protocol == IPPROTO_TCP ? "tcp" : "udp", &inner);
+			appendStringInfoChar(buf, '}');
+		}
+	}
+
+	if (sip->sip_authorization && sip->sip_authorization->au_params)
+	{
+		msg_param_t const *p;
+		bool		inner = true;
+
+		json_key(buf, "authorization", &first);
+		appendStringInfoChar(buf, '{');
+		json_key_string(buf, "scheme", sip->sip_authorization->au_scheme, &inner);
+		for (p = sip->sip_authorization->au_params; *p; p++)
+		{
+			const char *eq = strchr(*p, '=');
+			char	   *name;
+
+			if (eq == NULL)
+				continue;
+			name = pnstrdup(*p, eq - *p);
+			json_key(buf, name, &inner);
+			append_unquoted(buf, eq + 1);
+			pfree(name);
+		}
+		appendStringInfoChar(buf, '}');
+	}
+
+	if (sip->sip_content_type && sip->sip_content_type->c_type)
+		json_key_string(buf, "content_type", sip->sip_content_type->c_type, &first);
+	if (sip->sip_payload && sip->sip_payload->pl_data && sip->sip_payload->pl_len > 0)
+	{
+		char	   *body = pnstrdup(sip->sip_payload->pl_data, sip->sip_payload->pl_len);
+
+		json_key_string(buf, "body", body, &first);
+	}
+	appendStringInfoChar(buf, '}');
+	su_home_unref(home);
+}
+
+/* decide_batch asks cc.sip_request() for the answer to each saved request. */
+static void
+decide_batch(void *arg)
+{
+	SipIncoming *req;
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (req = (SipIncoming *) arg; req; req = req->next)
+	{
+		Datum		value;
+		int			ret;
+		bool		isnull;
+		MemoryContext old;
+		TupleDesc	desc;
+		HeapTuple	tuple;
+
+		resetStringInfo(&buf);
+		describe_request(&buf, req);
+		value = CStringGetTextDatum(buf.data);
+		ret = SPI_execute_with_args(
+			"SELECT (r->>'status')::int, r->>'reason', "
+			"       (SELECT string_agg(h.key || ': ' || h.value, E'\\r\\n') FROM jsonb_each_text(r->'headers') AS h), "
+			"       r->>'content_type', r->>'body', r->>'call_id', r->>'leg_id', r->>'actions' "
+			"  FROM cc.sip_request($1::jsonb) AS r",
+			1, (Oid[]) {TEXTOID}, &value, NULL, false, 1);
+		if (ret != SPI_OK_SELECT || SPI_processed != 1)
+			elog(ERROR, "cc.sip_request failed: %d", ret);
+		desc = SPI_tuptable->tupdesc;
+		tuple = SPI_tuptable->vals[0];
+		old = MemoryContextSwitchTo(batch_context);
+		req->leg_id = SPI_getvalue(tuple, desc, 7);
+		if (req->event == nua_i_invite && req->leg_id != NULL)
+		{
+			char	   *actions = SPI_getvalue(tuple, desc, 8);
+
+			/* a new call: its leg runs these actions */
+			req->call_id = SPI_getvalue(tuple, desc, 6);
+			if (req->call_id == NULL)
+				elog(ERROR, "cc.sip_request accepted a call without a call_id");
+			req->actions = sip_actions_parse(actions, &req->n_actions);
+		}
+		else
+		{
+			req->leg_id = NULL;
+			req->status = DatumGetInt32(SPI_getbinval(tuple, desc, 1, &isnull));
+			if (isnull || req->status < 100 || req->status > 699)
+				elog(ERROR, "cc.sip_request returned no valid status for a %s", method_name(req->event));
+			req->reason = SPI_getvalue(tuple, desc, 2);
+			req->headers = SPI_getvalue(tuple, desc, 3);
+			req->content_type = SPI_getvalue(tuple, desc, 4);
+			req->body = SPI_getvalue(tuple, desc, 5);
+		}
+		MemoryContextSwitchTo(old);
+	}
+}
+
+/* answer sends the chosen response and lets go of the saved event. */
+static void
+answer(SipIncoming *req)
+{
+	nua_respond(req->nh, req->status, req->reason ? req->reason : "",
+				NUTAG_WITH_SAVED(req->saved),
+				TAG_IF(req->headers != NULL, SIPTAG_HEADER_STR(req->headers)),
+				TAG_IF(req->content_type != NULL, SIPTAG_CONTENT_TYPE_STR(req->content_type)),
+				TAG_IF(req->body != NULL, SIPTAG_PAYLOAD_STR(req->body)),
+				TAG_END());
+	nua_destroy_event(req->saved);
+	if (req->event != nua_i_invite || req->status >= 300)
+		nua_handle_destroy(req->nh);
+}
+
+/*
+ * sip_request_process answers every request saved since the last turn.
+ * If the decisions fail, each gets 500 and a Retry-After.
+ */
+void
+sip_request_process(void)
+{
+	SipIncoming *batch = incoming_head;
+	SipIncoming *req;
+	bool		decided;
+
+	if (batch == NULL)
+		return;
+	incoming_head = NULL;
+	incoming_tail = &incoming_head;
+
+	if (batch_context == NULL)
+		batch_context = AllocSetContextCreate(TopMemoryContext, "cc sip requests",
+											  ALLOCSET_DEFAULT_SIZES);
+	decided = cc_worker_transaction("cc sip: answer requests", decide_batch, batch);
+
+	while (batch)
+	{
+		req = batch;
+		batch = req->next;
+		if (decided && req->leg_id != NULL)
+		{
+			/* the leg takes over the saved INVITE */
+			sip_calls_start(req->nh, req->saved, req->call_id, req->leg_id,
+							req->actions, req->n_actions);
+			free(req);
+			continue;
+		}
+		if (!decided)
+		{
+			req->leg_id = NULL;
+			req->status = 500;
+			req->reason = "Server Internal Error";
+			req->headers = "Retry-After: 5";
+			req->content_type = NULL;
+			req->body = NULL;
+		}
+		answer(req);
+		free(req);
+	}
+	MemoryContextReset(batch_context);
+}
