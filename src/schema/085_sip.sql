@@ -283,6 +283,9 @@ BEGIN
     CASE req->>'method'
         WHEN 'REGISTER' THEN
             RETURN cc.sip_register(req);
+        WHEN 'INVITE' THEN
+            -- calls arrive with cc.call_arrived (SIP signalling issue); not yet
+            RETURN cc.sip_refuse(480, 'Temporarily Unavailable', 60);
         ELSE
             RETURN jsonb_build_object('status', 501, 'reason', 'Not Implemented');
     END CASE;
