@@ -143,7 +143,7 @@ SET search_path = pg_catalog, cc
 AS $$
 DECLARE
     source      inet := nullif(req #>> '{source,ip}', '')::inet;
-    extension   text := req #>> '{to,user}';
+    aor_user    text := req #>> '{to,user}';
     auth        jsonb := req->'authorization';
     agent       record;
     contact     jsonb;
@@ -164,9 +164,9 @@ BEGIN
 
     SELECT a.id, a.extension, a.sip_ha1 INTO agent
       FROM cc.agents AS a
-     WHERE a.extension = sip_register.extension AND a.enabled;
+     WHERE a.extension = aor_user AND a.enabled;
     IF nonce_state <> 'valid' OR NOT FOUND
-       OR auth->>'username' IS DISTINCT FROM extension
+       OR auth->>'username' IS DISTINCT FROM aor_user
        OR auth->>'realm' IS DISTINCT FROM cc.sip_realm()
        OR NOT cc.sip_digest_matches(auth, 'REGISTER', agent.sip_ha1) THEN
         IF source IS NOT NULL THEN

@@ -71,7 +71,7 @@ sip_stack_start(const char *listen_url)
 	sip_nua = nua_create(sip_root, sip_callback, NULL,
 						 NUTAG_URL(listen_url),
 						 SIPTAG_USER_AGENT_STR("pg_callcenter/0.1"),
-						 SIPTAG_ALLOW_STR("INVITE, ACK, BYE, CANCEL, OPTIONS"),
+						 SIPTAG_ALLOW_STR("INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER, INFO, UPDATE"),
 						 NUTAG_APPL_METHOD("REGISTER"),
 						 NUTAG_ENABLEMESSAGE(0),
 						 NUTAG_ENABLEINVITE(1),
