@@ -77,6 +77,7 @@ static void answer_reoffer(SipLeg *leg, nua_saved_event_t *saved, const char *me
 static void free_leg(SipLeg *leg);
 static void report_events(void *arg);
 static const char *local_ip(void);
+static char *leg_sdp(SipLeg *leg);
 static const char *json_quote(const char *s, char *buf, size_t size);
 
 /* sip_calls_init prepares the memory of the legs. */
@@ -164,6 +165,14 @@ local_ip(void)
 	if (strcmp(host, "0.0.0.0") == 0)
 		return "127.0.0.1";
 	return host;
+}
+
+/* leg_sdp is our SDP for a leg: its media session, its agreed media, its version. */
+static char *
+leg_sdp(SipLeg *leg)
+{
+	return sip_sdp_answer(local_ip(), cc_session(leg->session)->local_port, &leg->media,
+						  (unsigned long) leg->session + 1, leg->sdp_version);
 }
 
 /*
@@ -299,8 +308,7 @@ answer_leg(SipLeg *leg)
 		return false;
 	}
 	leg->sdp_version = 1;
-	sdp = sip_sdp_answer(local_ip(), cc_session(leg->session)->local_port, &leg->media,
-						 (unsigned long) leg->session + 1, leg->sdp_version);
+	sdp = leg_sdp(leg);
 	nua_respond(leg->nh, SIP_200_OK, NUTAG_WITH_SAVED(leg->invite),
 				SIPTAG_CONTENT_TYPE_STR("application/sdp"),
 				SIPTAG_PAYLOAD_STR(sdp), TAG_END());
@@ -390,13 +398,12 @@ answer_reoffer(SipLeg *leg, nua_saved_event_t *saved, const char *method)
 		offer = pnstrdup(sip->sip_payload->pl_data, sip->sip_payload->pl_len);
 	if (offer == NULL || leg->session < 0)
 	{
-		/* no offer (or no media yet): our current SDP */
+		/* no offer (or no media yet): our current SDP, if we have one */
+		char	   *current = leg->session >= 0 ? leg_sdp(leg) : NULL;
+
 		nua_respond(leg->nh, SIP_200_OK, NUTAG_WITH_SAVED(saved),
-					TAG_IF(leg->session >= 0, SIPTAG_CONTENT_TYPE_STR("application/sdp")),
-					TAG_IF(leg->session >= 0,
-						   SIPTAG_PAYLOAD_STR(sip_sdp_answer(local_ip(), cc_session(leg->session)->local_port,
-															 &leg->media, (unsigned long) leg->session + 1,
-															 leg->sdp_version))),
+					TAG_IF(current != NULL, SIPTAG_CONTENT_TYPE_STR("application/sdp")),
+					TAG_IF(current != NULL, SIPTAG_PAYLOAD_STR(current)),
 					TAG_END());
 		return;
 	}
@@ -410,9 +417,7 @@ answer_reoffer(SipLeg *leg, nua_saved_event_t *saved, const char *method)
 	leg->sdp_version++;
 	nua_respond(leg->nh, SIP_200_OK, NUTAG_WITH_SAVED(saved),
 				SIPTAG_CONTENT_TYPE_STR("application/sdp"),
-				SIPTAG_PAYLOAD_STR(sip_sdp_answer(local_ip(), cc_session(leg->session)->local_port,
-												  &leg->media, (unsigned long) leg->session + 1,
-												  leg->sdp_version)),
+				SIPTAG_PAYLOAD_STR(leg_sdp(leg)),
 				TAG_END());
 	if (sip_media_on_hold(&choice) != was_held)
 		queue_event(leg, false, "{\"type\":\"%s\",\"by\":\"%s\",\"mode\":\"%s\"}",
