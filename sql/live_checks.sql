@@ -8,20 +8,6 @@
 \set VERBOSITY terse
 BEGIN;
 
--- try(stmt) runs stmt and undoes it: 'ok' if it succeeded, else the error.
-CREATE FUNCTION pg_temp.try(stmt text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    BEGIN
-        EXECUTE stmt;
-        RAISE EXCEPTION USING ERRCODE = 'P0099', MESSAGE = 'undo';
-    EXCEPTION WHEN SQLSTATE 'P0099' THEN
-        RETURN 'ok';
-    END;
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLERRM;
-END;
-$$;
-
 -- Valid rows the cases change (each insert succeeds).
 INSERT INTO cc.agents (name, extension) VALUES ('Ann', '1001'), ('Bob', '1002') RETURNING name, extension;
 INSERT INTO cc.phones (name, extension) VALUES ('lobby', '2001') RETURNING name;
@@ -158,7 +144,7 @@ INSERT INTO cases (constraint_name, rule, good, bad) VALUES
  $$UPDATE cc.callbacks SET expires_at = requested_at$$);
 
 CREATE TEMP TABLE results AS
-SELECT n, constraint_name, rule, pg_temp.try(good) AS good, pg_temp.try(bad) AS bad FROM cases;
+SELECT n, constraint_name, rule, regress.try(good) AS good, regress.try(bad) AS bad FROM cases;
 
 -- Each rule: the good change is accepted, the bad one refused by its constraint.
 SELECT rule, good, bad FROM results ORDER BY n;
