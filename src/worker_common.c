@@ -85,12 +85,6 @@ cc_worker_setup_signals(cc_wake_fn wake)
 	BackgroundWorkerUnblockSignals();
 }
 
-/* cc_worker_wake_by_signal is a no-op wake function for latch-driven loops. */
-void
-cc_worker_wake_by_signal(void)
-{
-}
-
 /* cc_worker_reload_if_pending re-reads postgresql.conf after a SIGHUP. */
 void
 cc_worker_reload_if_pending(void)

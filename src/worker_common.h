@@ -22,6 +22,4 @@ extern void cc_worker_apply_timeouts(void);
 typedef void (*cc_txn_fn) (void *arg);
 extern bool cc_worker_transaction(const char *what, cc_txn_fn fn, void *arg);
 
-extern void cc_worker_wake_by_signal(void);
-
 #endif

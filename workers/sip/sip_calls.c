@@ -138,12 +138,6 @@ queue_event(SipLeg *leg, bool ends_leg, const char *fmt,...)
 	events_tail = &ev->next;
 }
 
-bool
-sip_calls_pending(void)
-{
-	return events_head != NULL;
-}
-
 /* local_ip is the address we put in SDP: cc.rtp_ip, or the host of cc.sip_listen. */
 static const char *
 local_ip(void)

@@ -40,7 +40,6 @@ extern void sip_calls_callback(nua_event_t event, int status, char const *phrase
 							   nua_t *nua, nua_handle_t *nh, SipLeg *leg,
 							   sip_t const *sip, tagi_t tags[]);
 extern void sip_calls_process(void);
-extern bool sip_calls_pending(void);
 extern void sip_calls_shutdown(void);
 
 #endif

@@ -83,12 +83,6 @@ sip_request_save(nua_t *nua, nua_event_t event, nua_handle_t *nh)
 	incoming_tail = &req->next;
 }
 
-bool
-sip_request_pending(void)
-{
-	return incoming_head != NULL;
-}
-
 static const char *
 method_name(nua_event_t event)
 {

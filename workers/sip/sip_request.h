@@ -9,7 +9,6 @@
 #include "sip_sofia.h"
 
 extern void sip_request_save(nua_t *nua, nua_event_t event, nua_handle_t *nh);
-extern bool sip_request_pending(void);
 extern void sip_request_process(void);
 
 #endif
