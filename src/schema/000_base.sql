@@ -4,7 +4,7 @@
 -- The roles of ARCHITECTURE.md (created if missing, NOLOGIN: a DBA grants
 -- them to login roles) and a few helpers that CHECK constraints and
 -- triggers of the model use.  Schema cc itself is made by CREATE EXTENSION
--- (schema = 'cc' in the control file).  Grants are in 090_security.sql,
+-- (schema = 'cc' in the control file).  Grants are in 990_security.sql,
 -- which runs after every table exists.
 
 DO $$

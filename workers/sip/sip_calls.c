@@ -26,6 +26,7 @@
 #include "guc.h"
 #include "shmem.h"
 #include "sip_calls.h"
+#include "sip_media.h"
 #include "sip_stack.h"
 #include "worker_common.h"
 
@@ -75,6 +76,7 @@ static void run_actions(SipLeg *leg);
 static bool answer_leg(SipLeg *leg);
 static void answer_reoffer(SipLeg *leg, nua_saved_event_t *saved, const char *method);
 static void free_leg(SipLeg *leg);
+static SipLeg *find_leg(const char *leg_id);
 static void report_events(void *arg);
 static const char *local_ip(void);
 static char *leg_sdp(SipLeg *leg);
@@ -165,71 +167,66 @@ local_ip(void)
 static char *
 leg_sdp(SipLeg *leg)
 {
-	return sip_sdp_answer(local_ip(), cc_session(leg->session)->local_port, &leg->media,
+	return sip_sdp_answer(local_ip(), sip_media_local_port(leg->session), &leg->media,
 						  (unsigned long) leg->session + 1, leg->sdp_version);
 }
 
 /*
- * sip_actions_parse turns the JSON array of actions the decisions returned
- * into SipActions (in the legs' memory).  Runs inside a transaction: it
- * uses SPI to read the JSON.  Unknown action types are kept as media
- * actions (logged, skipped) so a newer schema never stops a call.
+ * sip_calls_parse_actions reads a decision's actions into the legs' memory
+ * (they outlive the transaction that produced them).  In a transaction.
  */
 SipAction *
-sip_actions_parse(const char *json, int *count)
+sip_calls_parse_actions(const char *json, int *count)
 {
-	Datum		arg;
-	int			ret;
-	uint64		i;
-	SipAction  *actions;
-	MemoryContext old;
+	return sip_actions_parse(json, count, legs_context);
+}
 
-	*count = 0;
-	if (json == NULL)
-		return NULL;
-	arg = CStringGetTextDatum(json);
-	ret = SPI_execute_with_args(
-		"SELECT a->>'type', (a->>'ms')::int, (a->>'code')::int, a->>'reason', "
-		"       (SELECT string_agg(h.key || ': ' || h.value, E'\\r\\n') FROM jsonb_each_text(a->'headers') AS h) "
-		"  FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS t(a, n) ORDER BY n",
-		1, (Oid[]) {TEXTOID}, &arg, NULL, true, 0);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "reading actions failed: %d", ret);
-	if (SPI_processed == 0)
-		return NULL;
+/* find_leg returns the live leg with this id, or NULL. */
+static SipLeg *
+find_leg(const char *leg_id)
+{
+	dlist_iter	iter;
 
-	old = MemoryContextSwitchTo(legs_context);
-	actions = palloc0(sizeof(SipAction) * SPI_processed);
-	for (i = 0; i < SPI_processed; i++)
+	if (leg_id == NULL)
+		return NULL;
+	dlist_foreach(iter, &legs)
 	{
-		HeapTuple	tuple = SPI_tuptable->vals[i];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		SipAction  *a = &actions[i];
-		char	   *type = SPI_getvalue(tuple, desc, 1);
-		char	   *ms = SPI_getvalue(tuple, desc, 2);
-		char	   *code = SPI_getvalue(tuple, desc, 3);
+		SipLeg	   *leg = dlist_container(SipLeg, node, iter.cur);
 
-		a->name = type ? type : pstrdup("(none)");
-		a->ms = ms ? atoi(ms) : 0;
-		a->code = code ? atoi(code) : 0;
-		a->reason = SPI_getvalue(tuple, desc, 4);
-		a->headers = SPI_getvalue(tuple, desc, 5);
-		if (type == NULL)
-			a->type = SIP_ACTION_MEDIA;
-		else if (strcmp(type, "answer") == 0)
-			a->type = SIP_ACTION_ANSWER;
-		else if (strcmp(type, "ring") == 0)
-			a->type = SIP_ACTION_RING;
-		else if (strcmp(type, "wait") == 0)
-			a->type = SIP_ACTION_WAIT;
-		else if (strcmp(type, "hangup") == 0 || strcmp(type, "end_session") == 0)
-			a->type = SIP_ACTION_HANGUP;
-		else
-			a->type = SIP_ACTION_MEDIA;
+		if (strcmp(leg->id, leg_id) == 0)
+			return leg;
 	}
-	MemoryContextSwitchTo(old);
-	*count = (int) SPI_processed;
-	return actions;
+	return NULL;
+}
+
+/* sip_calls_session_of is the media session of a live leg, or -1. */
+int
+sip_calls_session_of(const char *leg_id)
+{
+	SipLeg	   *leg = find_leg(leg_id);
+
+	return leg && !leg->ended ? leg->session : -1;
+}
+
+/*
+ * sip_calls_media_event queues an event the media side reported for a
+ * session, on the leg that holds it; dropped if no live leg does.
+ */
+void
+sip_calls_media_event(int session, uint32 generation, const char *json)
+{
+	dlist_iter	iter;
+
+	dlist_foreach(iter, &legs)
+	{
+		SipLeg	   *leg = dlist_container(SipLeg, node, iter.cur);
+
+		if (leg->session == session && !leg->ended)
+		{
+			queue_event(leg, false, "%s", json);
+			return;
+		}
+	}
 }
 
 /*
@@ -292,12 +289,13 @@ answer_leg(SipLeg *leg)
 		leg->hangup_sent = true;
 		return false;
 	}
-	leg->session = cc_session_allocate();
+	leg->session = sip_media_open(leg->id, &leg->media, &error);
 	if (leg->session < 0)
 	{
 		nua_respond(leg->nh, SIP_503_SERVICE_UNAVAILABLE, NUTAG_WITH_SAVED(leg->invite),
 					SIPTAG_RETRY_AFTER_STR("5"), TAG_END());
-		queue_event(leg, false, "{\"type\":\"failed\",\"code\":503,\"reason\":\"no free media session (cc.max_calls)\"}");
+		queue_event(leg, false, "{\"type\":\"failed\",\"code\":503,\"reason\":%s}",
+					json_quote(error, q1, sizeof(q1)));
 		leg->hangup_sent = true;
 		return false;
 	}
@@ -310,7 +308,7 @@ answer_leg(SipLeg *leg)
 	queue_event(leg, false,
 				"{\"type\":\"answered\",\"codec\":\"%s\",\"remote_rtp\":\"%s:%d\",\"local_rtp_port\":%d,\"dtmf_pt\":%d}",
 				leg->media.codec_name, leg->media.remote_ip, leg->media.remote_port,
-				cc_session(leg->session)->local_port, leg->media.dtmf_pt);
+				sip_media_local_port(leg->session), leg->media.dtmf_pt);
 	return true;
 }
 
@@ -339,36 +337,57 @@ run_actions(SipLeg *leg)
 				break;
 
 			case SIP_ACTION_WAIT:
-				if (a->ms > 0)
 				{
-					if (leg->timer == NULL)
-						leg->timer = su_timer_create(su_root_task(sip_root), a->ms);
-					leg->waiting = true;
-					if (su_timer_set_interval(leg->timer, leg_timer_fired, leg, a->ms) < 0)
-						leg->waiting = false;
+					int			ms = 0;
+
+					if (sip_action_int(a, "ms", &ms) && ms > 0)
+					{
+						if (leg->timer == NULL)
+							leg->timer = su_timer_create(su_root_task(sip_root), ms);
+						leg->waiting = true;
+						if (su_timer_set_interval(leg->timer, leg_timer_fired, leg, ms) < 0)
+							leg->waiting = false;
+					}
 				}
 				break;
 
 			case SIP_ACTION_HANGUP:
-				if (leg->hangup_sent)
-					break;
-				leg->hangup_sent = true;
-				if (leg->answered)
-					nua_bye(leg->nh, TAG_IF(a->headers != NULL, SIPTAG_HEADER_STR(a->headers)), TAG_END());
-				else if (leg->invite_saved)
 				{
-					nua_respond(leg->nh, a->code >= 300 && a->code <= 699 ? a->code : 480,
-								a->reason ? a->reason : "Temporarily Unavailable",
-								NUTAG_WITH_SAVED(leg->invite),
-								TAG_IF(a->headers != NULL, SIPTAG_HEADER_STR(a->headers)), TAG_END());
-					nua_destroy_event(leg->invite);
-					leg->invite_saved = false;
+					int			code = 0;
+					char	   *reason = sip_action_str(a, "reason");
+					char	   *headers = sip_action_headers(a, "headers");
+
+					if (headers == NULL)
+						headers = sip_action_headers(a, "channel_options.voice_telephony.sip.headers");
+					if (leg->hangup_sent)
+						break;
+					leg->hangup_sent = true;
+					if (leg->answered)
+						nua_bye(leg->nh, TAG_IF(headers != NULL, SIPTAG_HEADER_STR(headers)), TAG_END());
+					else if (leg->invite_saved)
+					{
+						(void) sip_action_int(a, "code", &code);
+						nua_respond(leg->nh, code >= 300 && code <= 699 ? code : 480,
+									reason ? reason : "Temporarily Unavailable",
+									NUTAG_WITH_SAVED(leg->invite),
+									TAG_IF(headers != NULL, SIPTAG_HEADER_STR(headers)), TAG_END());
+						nua_destroy_event(leg->invite);
+						leg->invite_saved = false;
+					}
 				}
 				break;
 
 			case SIP_ACTION_MEDIA:
-				elog(DEBUG1, "cc sip: leg %s: media action \"%s\" waits for the media engine",
-					 leg->id, a->name);
+				{
+					char	   *error = NULL;
+
+					if (!sip_media_action(leg->id, leg->session, a, &error))
+						elog(DEBUG1, "cc sip: leg %s: %s", leg->id, error);
+				}
+				break;
+
+			default:
+				elog(LOG, "cc sip: leg %s: action \"%s\" is not carried out yet", leg->id, a->name);
 				break;
 		}
 	}
@@ -483,8 +502,13 @@ sip_calls_callback(nua_event_t event, int status, char const *phrase,
 					digit[0] = *signal;
 				}
 				if (digit[0] && strchr("0123456789*#ABCDabcd", digit[0]))
-					queue_event(leg, false, "{\"type\":\"dtmf\",\"digit\":%s,\"duration_ms\":%d,\"via\":\"info\"}",
-								json_quote(digit, q1, sizeof(q1)), duration ? atoi(duration + 9) : 0);
+				{
+					if (leg->session >= 0)
+						sip_media_dtmf_in(leg->session, digit[0], duration ? atoi(duration + 9) : 0);
+					else
+						queue_event(leg, false, "{\"type\":\"dtmf\",\"digit\":%s,\"duration_ms\":%d,\"via\":\"info\"}",
+									json_quote(digit, q1, sizeof(q1)), duration ? atoi(duration + 9) : 0);
+				}
 			}
 			break;
 
@@ -526,7 +550,7 @@ free_leg(SipLeg *leg)
 	if (leg->invite_saved)
 		nua_destroy_event(leg->invite);
 	if (leg->session >= 0)
-		cc_session_release(leg->session);
+		sip_media_close(leg->session);
 	nua_handle_bind(leg->nh, NULL);
 	nua_handle_destroy(leg->nh);
 	dlist_delete(&leg->node);
@@ -558,7 +582,7 @@ report_events(void *arg)
 		if (actions_json != NULL && !ev->ends_leg)
 		{
 			int			n;
-			SipAction  *actions = sip_actions_parse(actions_json, &n);
+			SipAction  *actions = sip_calls_parse_actions(actions_json, &n);
 
 			if (n > 0)
 			{

@@ -323,7 +323,7 @@ decide_batch(void *arg)
 			req->call_id = SPI_getvalue(tuple, desc, 6);
 			if (req->call_id == NULL)
 				elog(ERROR, "cc.sip_request accepted a call without a call_id");
-			req->actions = sip_actions_parse(actions, &req->n_actions);
+			req->actions = sip_calls_parse_actions(actions, &req->n_actions);
 		}
 		else
 		{

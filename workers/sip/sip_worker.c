@@ -26,6 +26,7 @@
 #include "shmem.h"
 #include "sip_bus.h"
 #include "sip_calls.h"
+#include "sip_media.h"
 #include "sip_request.h"
 #include "sip_stack.h"
 #include "worker_common.h"
@@ -34,7 +35,6 @@ PGDLLEXPORT void cc_sip_main(Datum main_arg);
 
 #define SIP_STEP_MS 100			/* longest sleep of one loop turn */
 #define SIP_START_RETRY_MS 5000
-#define MEDIA_PING_INTERVAL_S 5
 #define HOUSEKEEPING_INTERVAL_S 2
 
 static int	self_pipe[2] = {-1, -1};
@@ -42,8 +42,6 @@ static int	self_pipe[2] = {-1, -1};
 static void sip_wake(void);
 static int	self_pipe_readable(su_root_magic_t *magic, su_wait_t *w, su_wakeup_arg_t *arg);
 static bool start_stack_when_possible(void);
-static void ping_media_workers(void);
-static void drain_media_rings(void);
 static void housekeeping(void *arg);
 static void reconcile_calls(void *arg);
 
@@ -105,55 +103,6 @@ start_stack_when_possible(void)
 }
 
 /*
- * ping_media_workers sends each media worker a ping through its ring and
- * sets its latch; the pongs prove rings and wake-ups both ways (counted in
- * cc.worker_status()).
- */
-static void
-ping_media_workers(void)
-{
-	static uint64 seq = 0;
-	int			i;
-
-	for (i = 0; i < cc_shared->media_workers; i++)
-	{
-		CcWorkerSlot *media = &cc_shared->media[i];
-		CcRingMsg	msg;
-		Latch	   *latch = media->latch;
-
-		if (media->pid == 0 || latch == NULL)
-			continue;
-		memset(&msg, 0, sizeof(msg));
-		msg.type = CC_MSG_PING;
-		msg.session = -1;
-		msg.seq = ++seq;
-		if (cc_ring_push(cc_ring_to_media(i), &msg))
-		{
-			pg_atomic_fetch_add_u64(&cc_shared->sip.msgs_out, 1);
-			SetLatch(latch);
-		}
-	}
-}
-
-/* drain_media_rings reads what the media workers sent us. */
-static void
-drain_media_rings(void)
-{
-	int			i;
-	CcRingMsg	msg;
-
-	for (i = 0; i < cc_shared->media_workers; i++)
-	{
-		while (cc_ring_pop(cc_ring_from_media(i), &msg))
-		{
-			pg_atomic_fetch_add_u64(&cc_shared->sip.msgs_in, 1);
-			if (msg.type != CC_MSG_PONG)
-				elog(DEBUG1, "cc sip: ignoring ring message of type %d from cc media %d", msg.type, i);
-		}
-	}
-}
-
-/*
  * reconcile_calls runs at start: a new cc sip holds no call, so every call
  * of this site still in progress is ended with a recorded cause and a CDR.
  */
@@ -180,7 +129,6 @@ housekeeping(void *arg)
 void
 cc_sip_main(Datum main_arg)
 {
-	time_t		next_ping = 0;
 	time_t		next_housekeeping = 0;
 
 	if (pipe(self_pipe) != 0 ||
@@ -209,7 +157,7 @@ cc_sip_main(Datum main_arg)
 			break;
 
 		cc_worker_reload_if_pending();
-		drain_media_rings();
+		sip_media_process();
 		sip_request_process();
 		sip_calls_process();
 		sip_bus_record_results();
@@ -220,11 +168,6 @@ cc_sip_main(Datum main_arg)
 		{
 			cc_worker_transaction("cc sip: housekeeping", housekeeping, NULL);
 			next_housekeeping = time(NULL) + HOUSEKEEPING_INTERVAL_S;
-		}
-		if (time(NULL) >= next_ping)
-		{
-			ping_media_workers();
-			next_ping = time(NULL) + MEDIA_PING_INTERVAL_S;
 		}
 	}
 

@@ -1,4 +1,4 @@
--- 090_security.sql: who may do what.
+-- 990_security.sql: who may do what.
 --
 -- Runs after every other schema file, so the grants cover the lead's
 -- tables (events, commands, sip) too.  Four roles (made in 000_base.sql):
