@@ -23,8 +23,8 @@ CREATE TABLE cc.commands (
     finished_at timestamptz,
     result      jsonb,
     error       text,
-    CONSTRAINT commands_kind_in_sip_options
-        CHECK (kind IN ('sip_options')),
+    CONSTRAINT commands_kind_known
+        CHECK (kind IN ('sip_options', 'call_actions')),
     CONSTRAINT commands_args_is_a_json_object
         CHECK (jsonb_typeof(args) = 'object'),
     CONSTRAINT commands_state_in_pending_claimed_done_failed
@@ -44,7 +44,7 @@ COMMENT ON TABLE cc.commands IS
 COMMENT ON COLUMN cc.commands.id IS 'Command id, returned by the function that created it.';
 COMMENT ON COLUMN cc.commands.created_at IS 'When the command was inserted.';
 COMMENT ON COLUMN cc.commands.created_by IS 'Role that inserted the command.';
-COMMENT ON COLUMN cc.commands.kind IS 'What to do: sip_options (later issues add hangup, transfer, originate, ...).';
+COMMENT ON COLUMN cc.commands.kind IS 'What to do: sip_options (send OPTIONS to args.uri), call_actions (carry out args.actions on the legs they name; see docs/call-model.md). Constraint commands_kind_known lists the kinds.';
 COMMENT ON COLUMN cc.commands.call_id IS 'Call the command acts on, if any.';
 COMMENT ON COLUMN cc.commands.args IS 'Arguments of the command (a JSON object), e.g. {"uri": "sip:..."}.';
 COMMENT ON COLUMN cc.commands.state IS 'pending (waiting for a worker), claimed (a worker runs it), done, failed.';

@@ -284,8 +284,7 @@ BEGIN
         WHEN 'REGISTER' THEN
             RETURN cc.sip_register(req);
         WHEN 'INVITE' THEN
-            -- calls arrive with cc.call_arrived (SIP signalling issue); not yet
-            RETURN cc.sip_refuse(480, 'Temporarily Unavailable', 60);
+            RETURN cc.call_arrived(req);
         ELSE
             RETURN jsonb_build_object('status', 501, 'reason', 'Not Implemented');
     END CASE;

@@ -28,6 +28,8 @@
 
 #include "guc.h"
 #include "sip_bus.h"
+#include "sip_calls.h"
+#include "sip_stack.h"
 #include "worker_common.h"
 
 #define SIP_WORKER_NAME "cc sip"
@@ -45,13 +47,18 @@ static struct timespec bus_next_connect;
 static struct timespec next_rescan;
 static char *bus_default_conninfo = NULL;
 static MemoryContext claim_context = NULL;	/* the claimed batch, reset after each */
+static bool timers_armed = false;	/* a timer is due at timers_due */
+static struct timespec timers_due;
 
 /* A claimed command to run once the claim has committed. */
 typedef struct ClaimedCommand
 {
 	char	   *id;
 	char	   *kind;
-	char	   *uri;
+	char	   *uri;			/* sip_options */
+	SipAction  *actions;		/* call_actions (in the legs' memory) */
+	int			n_actions;
+	char	   *parse_error;	/* call_actions whose actions could not be read */
 } ClaimedCommand;
 
 static List *claimed = NIL;
@@ -63,6 +70,8 @@ static void claim_commands(void *arg);
 static void record_results(void *arg);
 static void recover_commands(void *arg);
 static bool time_reached(const struct timespec *t);
+static void timers_set_deadline(int64 ms);
+static void fire_timers(void *arg);
 static void time_after_ms(struct timespec *t, int ms);
 
 static bool
@@ -85,6 +94,44 @@ time_after_ms(struct timespec *t, int ms)
 		t->tv_sec++;
 		t->tv_nsec -= 1000000000L;
 	}
+}
+
+/* timers_set_deadline remembers when the earliest timer is due (ms < 0: none). */
+static void
+timers_set_deadline(int64 ms)
+{
+	timers_armed = ms >= 0;
+	if (timers_armed)
+		time_after_ms(&timers_due, (int) Min(ms, 3600 * 1000));
+}
+
+/* fire_timers runs cc.timers_fire() and keeps the next due time it returns. */
+static void
+fire_timers(void *arg)
+{
+	bool		isnull;
+	Datum		due;
+
+	if (SPI_execute("SELECT cc.timers_fire()", false, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "cc.timers_fire failed");
+	due = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	timers_set_deadline(isnull ? -1 : DatumGetInt64(due));
+}
+
+/*
+ * sip_bus_fire_timers, once per loop turn: when the earliest timer is due,
+ * fires every due timer in one transaction (their actions come back as
+ * call_actions commands, claimed at once).  If the transaction fails the
+ * timers stay and are tried again a second later.
+ */
+void
+sip_bus_fire_timers(void)
+{
+	if (!timers_armed || !time_reached(&timers_due))
+		return;
+	if (!cc_worker_transaction("cc sip: fire timers", fire_timers, NULL))
+		timers_set_deadline(1000);
+	sip_bus_notified = true;
 }
 
 /*
@@ -280,7 +327,7 @@ claim_commands(void *arg)
 	uint64		i;
 	MemoryContext old;
 
-	ret = SPI_execute_with_args("SELECT c.id::text, c.kind, c.args->>'uri' "
+	ret = SPI_execute_with_args("SELECT c.id::text, c.kind, c.args->>'uri', (c.args->'actions')::text "
 								"FROM cc.commands_claim($1, $2) AS c",
 								2, (Oid[]) {TEXTOID, INT4OID},
 								(Datum[]) {CStringGetTextDatum(SIP_WORKER_NAME), Int32GetDatum(BUS_CLAIM_BATCH)},
@@ -298,10 +345,46 @@ claim_commands(void *arg)
 		cmd->id = SPI_getvalue(tuple, desc, 1);
 		cmd->kind = SPI_getvalue(tuple, desc, 2);
 		cmd->uri = SPI_getvalue(tuple, desc, 3);
+		if (strcmp(cmd->kind, "call_actions") == 0)
+		{
+			char	   *json = SPI_getvalue(tuple, desc, 4);
+			MemoryContext here = CurrentMemoryContext;
+
+			/* a bad array fails this command, not the whole claim */
+			BeginInternalSubTransaction(NULL);
+			PG_TRY();
+			{
+				cmd->actions = sip_calls_parse_actions(json, &cmd->n_actions);
+				ReleaseCurrentSubTransaction();
+			}
+			PG_CATCH();
+			{
+				ErrorData  *edata;
+
+				MemoryContextSwitchTo(here);
+				edata = CopyErrorData();
+				FlushErrorState();
+				RollbackAndReleaseCurrentSubTransaction();
+				cmd->parse_error = pstrdup(edata->message);
+				FreeErrorData(edata);
+			}
+			PG_END_TRY();
+			MemoryContextSwitchTo(here);
+		}
 		claimed = lappend(claimed, cmd);
 	}
 	MemoryContextSwitchTo(old);
 	*(bool *) arg = (SPI_processed == BUS_CLAIM_BATCH);
+
+	/* the earliest timer may have changed with whatever notified us */
+	ret = SPI_execute("SELECT cc.timers_next_due_ms()", true, 1);
+	if (ret == SPI_OK_SELECT && SPI_processed == 1)
+	{
+		bool		isnull;
+		Datum		due = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+
+		timers_set_deadline(isnull ? -1 : DatumGetInt64(due));
+	}
 }
 
 /*
@@ -345,6 +428,20 @@ sip_bus_claim_and_run(void)
 				else
 					started = sip_stack_send_options(cmd->id, cmd->uri, &error);
 			}
+			else if (strcmp(cmd->kind, "call_actions") == 0)
+			{
+				bool		ok;
+
+				if (cmd->parse_error)
+				{
+					ok = false;
+					error = cmd->parse_error;
+				}
+				else
+					ok = sip_calls_run_command(cmd->actions, cmd->n_actions, &error);
+				sip_stack_finish_command(cmd->id, ok, error);
+				continue;
+			}
 			else
 				error = psprintf("cc sip does not handle command kind \"%s\"", cmd->kind);
 
@@ -372,6 +469,17 @@ record_results(void *arg)
 		int			ret;
 
 		values[0] = DirectFunctionCall1(uuid_in, CStringGetDatum(r->command_id));
+		if (r->generic)
+		{
+			ret = SPI_execute_with_args("SELECT cc.command_finish($1, $2, NULL, $3)", 3,
+										(Oid[]) {UUIDOID, BOOLOID, TEXTOID},
+										(Datum[]) {values[0], BoolGetDatum(r->status != 0),
+												   CStringGetTextDatum(r->phrase ? r->phrase : "")},
+										r->status != 0 ? "  n" : "   ", false, 1);
+			if (ret != SPI_OK_SELECT)
+				elog(ERROR, "cc.command_finish failed: %d", ret);
+			continue;
+		}
 		if (r->uri)
 			values[1] = CStringGetTextDatum(r->uri);
 		else

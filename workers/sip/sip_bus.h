@@ -16,6 +16,7 @@ extern void sip_bus_maintain(void);
 extern void sip_bus_disconnect(void);
 extern void sip_bus_recover(void);
 extern void sip_bus_claim_and_run(void);
+extern void sip_bus_fire_timers(void);
 extern void sip_bus_record_results(void);
 
 #endif

@@ -52,6 +52,7 @@ struct SipLeg
 	int			next_action;
 	su_timer_t *timer;
 	bool		waiting;		/* a wait action's timer runs */
+	const char *wait_tag;		/* its tag: a wait_done event follows */
 	dlist_node	node;
 };
 
@@ -78,6 +79,8 @@ static void answer_reoffer(SipLeg *leg, nua_saved_event_t *saved, const char *me
 static void free_leg(SipLeg *leg);
 static SipLeg *find_leg(const char *leg_id);
 static void report_events(void *arg);
+static void give_actions(SipLeg *leg, SipAction *actions, int n);
+static void apply_actions(SipLeg *default_leg, SipAction *actions, int n, int *missing, const char **missing_leg);
 static const char *local_ip(void);
 static char *leg_sdp(SipLeg *leg);
 static const char *json_quote(const char *s, char *buf, size_t size);
@@ -247,10 +250,17 @@ sip_calls_start(nua_handle_t *nh, nua_saved_event_t *invite,
 	memcpy(leg->invite, invite, sizeof(nua_saved_event_t));
 	leg->invite_saved = true;
 	leg->session = -1;
-	leg->actions = actions;
-	leg->n_actions = n_actions;
 	dlist_push_tail(&legs, &leg->node);
 	nua_handle_bind(nh, &leg->magic);
+	{
+		int			missing;
+		const char *missing_leg = NULL;
+
+		apply_actions(leg, actions, n_actions, &missing, &missing_leg);
+		if (missing > 0)
+			elog(LOG, "cc sip: %d first action(s) of leg %s are for leg %s, which is not live here",
+				 missing, leg->id, missing_leg);
+	}
 	run_actions(leg);
 }
 
@@ -259,8 +269,12 @@ static void
 leg_timer_fired(su_root_magic_t *magic, su_timer_t *timer, su_timer_arg_t *arg)
 {
 	SipLeg	   *leg = (SipLeg *) arg;
+	char		q1[256];
 
 	leg->waiting = false;
+	if (leg->wait_tag != NULL)
+		queue_event(leg, false, "{\"type\":\"wait_done\",\"tag\":%s}",
+					json_quote(leg->wait_tag, q1, sizeof(q1)));
 }
 
 /*
@@ -342,6 +356,7 @@ run_actions(SipLeg *leg)
 
 					if (sip_action_int(a, "ms", &ms) && ms > 0)
 					{
+						leg->wait_tag = a->tag;
 						if (leg->timer == NULL)
 							leg->timer = su_timer_create(su_root_task(sip_root), ms);
 						leg->waiting = true;
@@ -558,8 +573,77 @@ free_leg(SipLeg *leg)
 }
 
 /*
+ * give_actions replaces the actions a leg has not started yet by the given
+ * ones (a running wait is cancelled); they run at the next turn.
+ */
+static void
+give_actions(SipLeg *leg, SipAction *actions, int n)
+{
+	leg->actions = actions;
+	leg->n_actions = n;
+	leg->next_action = 0;
+	leg->waiting = false;
+	leg->wait_tag = NULL;
+	if (leg->timer)
+		su_timer_reset(leg->timer);
+}
+
+/*
+ * apply_actions hands each action to the leg it names (its "leg"), or to
+ * default_leg when it names none, keeping their order per leg.  Actions for
+ * a leg that is not live here are counted in *missing and their first
+ * such leg id returned in *missing_leg (for the caller to report).
+ */
+static void
+apply_actions(SipLeg *default_leg, SipAction *actions, int n, int *missing, const char **missing_leg)
+{
+	bool	   *done = palloc0(sizeof(bool) * Max(n, 1));
+	int			i;
+
+	*missing = 0;
+	for (i = 0; i < n; i++)
+	{
+		const char *target = actions[i].leg;
+		SipLeg	   *leg = target ? find_leg(target) : default_leg;
+		SipAction  *mine;
+		int			count = 0;
+		int			j;
+
+		if (done[i])
+			continue;
+		if (leg == NULL || leg->ended)
+		{
+			/* every action for that leg is lost; say so once */
+			for (j = i; j < n; j++)
+				if (!done[j] && ((target && actions[j].leg && strcmp(actions[j].leg, target) == 0) ||
+								 (!target && !actions[j].leg)))
+				{
+					done[j] = true;
+					(*missing)++;
+				}
+			if (*missing_leg == NULL)
+				*missing_leg = target ? target : "(the event's leg)";
+			continue;
+		}
+		mine = MemoryContextAlloc(legs_context, sizeof(SipAction) * n);
+		for (j = i; j < n; j++)
+		{
+			SipLeg	   *other = actions[j].leg ? find_leg(actions[j].leg) : default_leg;
+
+			if (!done[j] && other == leg)
+			{
+				mine[count++] = actions[j];
+				done[j] = true;
+			}
+		}
+		give_actions(leg, mine, count);
+	}
+	pfree(done);
+}
+
+/*
  * report_events tells cc.call_event() what happened on each leg; the
- * actions it returns replace the leg's pending ones.
+ * actions it returns go to the legs they name (by default the event's).
  */
 static void
 report_events(void *arg)
@@ -571,6 +655,10 @@ report_events(void *arg)
 		Datum		values[2];
 		int			ret;
 		char	   *actions_json;
+		int			n;
+		int			missing;
+		const char *missing_leg = NULL;
+		SipAction  *actions;
 
 		values[0] = DirectFunctionCall1(uuid_in, CStringGetDatum(ev->leg->id));
 		values[1] = CStringGetTextDatum(ev->json);
@@ -579,22 +667,37 @@ report_events(void *arg)
 		if (ret != SPI_OK_SELECT || SPI_processed != 1)
 			elog(ERROR, "cc.call_event failed: %d", ret);
 		actions_json = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-		if (actions_json != NULL && !ev->ends_leg)
-		{
-			int			n;
-			SipAction  *actions = sip_calls_parse_actions(actions_json, &n);
-
-			if (n > 0)
-			{
-				ev->leg->actions = actions;
-				ev->leg->n_actions = n;
-				ev->leg->next_action = 0;
-				ev->leg->waiting = false;
-				if (ev->leg->timer)
-					su_timer_reset(ev->leg->timer);
-			}
-		}
+		actions = sip_calls_parse_actions(actions_json, &n);
+		if (n == 0)
+			continue;
+		/* an ending leg takes no more actions; the others may */
+		apply_actions(ev->ends_leg ? NULL : ev->leg, actions, n, &missing, &missing_leg);
+		if (missing > 0 && !ev->ends_leg)
+			elog(LOG, "cc sip: %d action(s) after event %s of leg %s are for leg %s, which is not live here",
+				 missing, ev->json, ev->leg->id, missing_leg);
 	}
+}
+
+/*
+ * sip_calls_run_command carries out the actions of a call_actions command
+ * (each names its leg).  False, with *error, when some leg is not live
+ * here (the call ended, or another cc sip holds it): the other legs' actions
+ * still run.
+ */
+bool
+sip_calls_run_command(SipAction *actions, int n, char **error)
+{
+	int			missing;
+	const char *missing_leg = NULL;
+
+	apply_actions(NULL, actions, n, &missing, &missing_leg);
+	if (missing > 0)
+	{
+		*error = psprintf("leg %s is not live (the call ended or is not on this cc sip); "
+						  "%d of %d action(s) not carried out", missing_leg, missing, n);
+		return false;
+	}
+	return true;
 }
 
 /*

@@ -183,6 +183,25 @@ sip_stack_fail_command(const char *command_id, const char *uri, const char *erro
 	results_tail = &result->next;
 }
 
+/*
+ * sip_stack_finish_command leaves the outcome of a command that is not an
+ * OPTIONS (done, or failed with error) for the loop to record.
+ */
+void
+sip_stack_finish_command(const char *command_id, bool ok, const char *error)
+{
+	SipResult  *result = calloc(1, sizeof(SipResult));
+
+	if (result == NULL)
+		return;
+	strlcpy(result->command_id, command_id, sizeof(result->command_id));
+	result->generic = true;
+	result->status = ok ? 200 : 0;
+	result->phrase = ok ? NULL : strdup(error ? error : "unknown error");
+	*results_tail = result;
+	results_tail = &result->next;
+}
+
 /* sip_options_answered turns the final answer to an OPTIONS into a result. */
 static void
 sip_options_answered(int status, char const *phrase, nua_handle_t *nh, SipRequest *request)

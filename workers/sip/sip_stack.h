@@ -17,6 +17,7 @@ typedef struct SipResult
 {
 	struct SipResult *next;
 	char		command_id[37];	/* uuid text of the command */
+	bool		generic;		/* not an OPTIONS: finished by cc.command_finish (status 0 = failed) */
 	char	   *uri;
 	int			status;
 	char	   *phrase;
@@ -30,6 +31,7 @@ extern bool sip_stack_start(const char *listen_url);
 extern void sip_stack_stop(void);
 extern bool sip_stack_send_options(const char *command_id, const char *uri, char **error);
 extern void sip_stack_fail_command(const char *command_id, const char *uri, const char *error);
+extern void sip_stack_finish_command(const char *command_id, bool ok, const char *error);
 extern SipResult *sip_stack_take_results(void);
 extern void sip_stack_return_results(SipResult *results);
 extern void sip_result_free(SipResult *result);

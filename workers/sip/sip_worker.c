@@ -162,6 +162,7 @@ cc_sip_main(Datum main_arg)
 		sip_calls_process();
 		sip_bus_record_results();
 		sip_bus_maintain();
+		sip_bus_fire_timers();
 		sip_bus_claim_and_run();
 
 		if (time(NULL) >= next_housekeeping)
