@@ -54,7 +54,7 @@ INSERT INTO cases (constraint_name, rule, good, bad) VALUES
  $$UPDATE cc.cdrs SET custom_data = '{"ticket": "T-9"}'$$,
  $$UPDATE cc.cdrs SET custom_data = '"T-9"'$$),
 -- cdr legs
-('cdr_legs_kind_in_customer_agent_consult_supervisor', 'leg kinds are customer, agent, consult, supervisor',
+('cdr_legs_kind_in_customer_agent_consult_supervisor_external', 'leg kinds are customer, agent, consult, supervisor, external',
  $$UPDATE cc.cdr_legs SET kind = 'agent'$$,
  $$UPDATE cc.cdr_legs SET kind = 'ivr'$$),
 ('cdr_legs_direction_in_inbound_outbound', 'a leg is inbound or outbound',

@@ -22,6 +22,8 @@ CREATE TABLE cc.calls (
     flow_node       text,
     flow_position   jsonb       NOT NULL DEFAULT '{}',
     variables       jsonb       NOT NULL DEFAULT '{}',
+    choices         jsonb       NOT NULL DEFAULT '[]',
+    custom_data     jsonb       NOT NULL DEFAULT '{}',
     queue_id        uuid        REFERENCES cc.queues (id) ON DELETE SET NULL,
     agent_id        uuid        REFERENCES cc.agents (id) ON DELETE SET NULL,
     created_at      timestamptz NOT NULL DEFAULT now(),
@@ -38,6 +40,10 @@ CREATE TABLE cc.calls (
         CHECK (jsonb_typeof(flow_position) = 'object'),
     CONSTRAINT calls_variables_is_a_json_object
         CHECK (jsonb_typeof(variables) = 'object'),
+    CONSTRAINT calls_choices_is_a_json_array
+        CHECK (jsonb_typeof(choices) = 'array'),
+    CONSTRAINT calls_custom_data_is_a_json_object
+        CHECK (jsonb_typeof(custom_data) = 'object'),
     CONSTRAINT calls_ended_iff_ended_at
         CHECK ((state = 'ended') = (ended_at IS NOT NULL)),
     CONSTRAINT calls_end_cause_lowercase_word
@@ -63,6 +69,8 @@ COMMENT ON COLUMN cc.calls.flow_version_id IS 'Version of the flow, fixed when t
 COMMENT ON COLUMN cc.calls.flow_node IS 'Id of the flow node the call is at.';
 COMMENT ON COLUMN cc.calls.flow_position IS 'Interpreter state at the node (counters, retries, pending collection) so a restart does not lose it.';
 COMMENT ON COLUMN cc.calls.variables IS 'Flow variables of the call (JSON object), travelling with transfers.';
+COMMENT ON COLUMN cc.calls.choices IS 'What the caller chose, in order, for the CDR: JSON array of {"node", "kind": menu|survey|collect|speech, "key", "label", "variable", "value", "at"}.';
+COMMENT ON COLUMN cc.calls.custom_data IS 'Custom data of the call (cdr_custom_data merged by IBM''s rules: new keys added, existing overwritten, "" removes); the CDR''s custom_data.';
 COMMENT ON COLUMN cc.calls.queue_id IS 'Queue the call is in or was last in.';
 COMMENT ON COLUMN cc.calls.agent_id IS 'Agent currently (or last) connected to the customer.';
 COMMENT ON COLUMN cc.calls.created_at IS 'When the call started (INVITE received or sent).';
@@ -102,8 +110,8 @@ CREATE TABLE cc.legs (
     ringing_at     timestamptz,
     answered_at    timestamptz,
     ended_at       timestamptz,
-    CONSTRAINT legs_kind_in_customer_agent_consult_supervisor
-        CHECK (kind IN ('customer', 'agent', 'consult', 'supervisor')),
+    CONSTRAINT legs_kind_in_customer_agent_consult_supervisor_external
+        CHECK (kind IN ('customer', 'agent', 'consult', 'supervisor', 'external')),
     CONSTRAINT legs_direction_in_inbound_outbound
         CHECK (direction IN ('inbound', 'outbound')),
     CONSTRAINT legs_state_in_new_ringing_answered_ended
@@ -132,7 +140,7 @@ COMMENT ON TABLE cc.legs IS 'Legs of a call, one per SIP dialog (customer, agent
 COMMENT ON COLUMN cc.legs.id IS 'Leg id.';
 COMMENT ON COLUMN cc.legs.call_id IS 'Call the leg belongs to.';
 COMMENT ON COLUMN cc.legs.site IS 'Site that carries the leg.';
-COMMENT ON COLUMN cc.legs.kind IS 'customer, agent, consult (a consulted party) or supervisor (listen, whisper, barge).';
+COMMENT ON COLUMN cc.legs.kind IS 'customer, agent, consult (a consulted party), supervisor (listen, whisper, barge) or external (an outside number the call was transferred to).';
 COMMENT ON COLUMN cc.legs.direction IS 'inbound (the INVITE came to us) or outbound (we sent it).';
 COMMENT ON COLUMN cc.legs.state IS 'new (INVITE sent or received), ringing, answered, ended.';
 COMMENT ON COLUMN cc.legs.agent_id IS 'Agent on the leg (agent, consult and supervisor legs).';

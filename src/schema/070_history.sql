@@ -130,8 +130,8 @@ CREATE TABLE cc.cdr_legs (
     ringing_at  timestamptz,
     answered_at timestamptz,
     ended_at    timestamptz,
-    CONSTRAINT cdr_legs_kind_in_customer_agent_consult_supervisor
-        CHECK (kind IN ('customer', 'agent', 'consult', 'supervisor')),
+    CONSTRAINT cdr_legs_kind_in_customer_agent_consult_supervisor_external
+        CHECK (kind IN ('customer', 'agent', 'consult', 'supervisor', 'external')),
     CONSTRAINT cdr_legs_direction_in_inbound_outbound
         CHECK (direction IN ('inbound', 'outbound')),
     CONSTRAINT cdr_legs_sip_code_100_to_699
@@ -144,7 +144,7 @@ COMMENT ON TABLE cc.cdr_legs IS 'The legs of a CDR''s call, one row each, as the
 COMMENT ON COLUMN cc.cdr_legs.id IS 'Row id.';
 COMMENT ON COLUMN cc.cdr_legs.cdr_id IS 'CDR the leg belongs to.';
 COMMENT ON COLUMN cc.cdr_legs.leg_id IS 'The leg (cc.legs.id; no foreign key).';
-COMMENT ON COLUMN cc.cdr_legs.kind IS 'customer, agent, consult or supervisor.';
+COMMENT ON COLUMN cc.cdr_legs.kind IS 'customer, agent, consult, supervisor or external.';
 COMMENT ON COLUMN cc.cdr_legs.direction IS 'inbound or outbound.';
 COMMENT ON COLUMN cc.cdr_legs.agent_id IS 'Agent on the leg, if any.';
 COMMENT ON COLUMN cc.cdr_legs.agent_name IS 'Name of the agent, as it was.';

@@ -38,6 +38,10 @@ DECLARE
     call    uuid;
     leg     uuid;
 BEGIN
+    IF dialled ~ '^\*[0-9]{1,4}$' THEN
+        -- an agent's phone dialled a queue's pickup code
+        RETURN cc.queue_pickup(req);
+    END IF;
     SELECT * INTO num FROM cc.numbers AS n
      WHERE n.number = dialled AND n.enabled AND n.direction IN ('in', 'both');
     IF NOT FOUND THEN
@@ -145,6 +149,10 @@ BEGIN
     END IF;
     SELECT * INTO c FROM cc.calls WHERE id = l.call_id FOR UPDATE;
     PERFORM cc.leg_apply_event(leg, event);
+    IF l.agent_id IS NOT NULL THEN
+        -- agents' states follow their legs, whatever the call
+        PERFORM cc.agent_on_leg_event(l.agent_id, c.id, leg, event);
+    END IF;
 
     IF c.state = 'ended' THEN
         -- a late answer from a leg of a call that is over: let it go

@@ -35,3 +35,15 @@ CREATE FUNCTION cc.queue_on_http(call uuid, request uuid, answer jsonb) RETURNS 
 LANGUAGE plpgsql
 AS $$ BEGIN RETURN '[]'; END; $$;
 COMMENT ON FUNCTION cc.queue_on_http(uuid, uuid, jsonb) IS 'Hook: the answer of the preferred-agents webhook for a call; returns actions.';
+
+CREATE FUNCTION cc.agent_on_leg_event(agent uuid, call uuid, leg uuid, event jsonb) RETURNS void
+LANGUAGE plpgsql
+AS $$ BEGIN RETURN; END; $$;
+COMMENT ON FUNCTION cc.agent_on_leg_event(uuid, uuid, uuid, jsonb) IS
+    'Hook: an event of a leg that has an agent (any call): the agent''s state follows it (ringing, talking, wrap_up).';
+
+CREATE FUNCTION cc.queue_pickup(req jsonb) RETURNS jsonb
+LANGUAGE plpgsql
+AS $$ BEGIN RETURN cc.sip_refuse(404, 'Not Found'); END; $$;
+COMMENT ON FUNCTION cc.queue_pickup(jsonb) IS
+    'Hook: an INVITE from an agent''s phone to a pickup code (* and 1 to 4 digits): refused, or {call_id, leg_id, actions} taking a call ringing on another member.';
