@@ -127,7 +127,7 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, cc
 AS $$
 BEGIN
-    PERFORM cc.flow_event(c, 'error', jsonb_build_object('node', node->>'id', 'type', node->>'type',
+    PERFORM cc.flow_event(c, 'error', jsonb_build_object('node', node->>'id', 'node_type', node->>'type',
                                                          'error', message, 'sqlstate', sqlstate));
     IF node #>> '{connections,failure}' IS NOT NULL THEN
         RETURN jsonb_build_object('actions', '[{"type": "stop_media"}]'::jsonb, 'goto', node #>> '{connections,failure}');
@@ -297,6 +297,7 @@ BEGIN
     IF start_node IS NULL THEN
         PERFORM cc.flow_event(c, 'error', jsonb_build_object('error',
             CASE WHEN c.flow_version_id IS NULL THEN 'no published flow version' ELSE 'the graph has no start node' END));
+        UPDATE cc.calls SET flow_position = flow_position || '{"await": "none"}' WHERE id = call;
         RETURN cc.flow_with_leg(call, '[{"type": "hangup", "code": 480, "reason": "No flow"}]');
     END IF;
     UPDATE cc.calls SET state = 'ivr', flow_node = NULL,

@@ -557,9 +557,10 @@ BEGIN
     FOR k, v IN SELECT * FROM jsonb_each(conns) LOOP
         IF NOT (spec->'connections' ? k OR (k = 'max_visits' AND props ? 'max_visits')) THEN
             errs := errs || cc.flow_error(id, 'connections.' || k, 'connection.unknown',
-                format('connections.%s is not a connection of a %s node (allowed: %s)', k, node->>'type',
+                format('connections.%s is not a connection of a %s node (allowed: %s)%s', k, node->>'type',
                        coalesce((SELECT string_agg(x, ', ' ORDER BY x) FROM jsonb_object_keys(spec->'connections') AS x), 'none')
-                       || CASE WHEN props ? 'max_visits' THEN ', max_visits' ELSE '' END));
+                       || CASE WHEN props ? 'max_visits' THEN ', max_visits' ELSE '' END,
+                       CASE WHEN k = 'max_visits' THEN '; it comes with properties.max_visits' ELSE '' END));
         ELSIF jsonb_typeof(v) <> 'string' OR NOT (v #>> '{}') = ANY (ids) THEN
             errs := errs || cc.flow_error(id, 'connections.' || k, 'connection.target',
                 format('connections.%s is %s, which is not a node of this graph', k, cc.flow_show(v)));
@@ -634,6 +635,10 @@ BEGIN
     IF coalesce(cardinality(starts), 0) <> 1 THEN
         errs := errs || cc.flow_error(NULL, 'nodes', 'graph.start',
             format('the graph has %s start nodes; it must have exactly one', coalesce(cardinality(starts), 0)));
+    END IF;
+    IF jsonb_array_length(errs) > 0 THEN
+        -- the paths are checked once every node is sound: a broken
+        -- connection would make half the graph look unreachable
         RETURN errs;
     END IF;
 
@@ -686,7 +691,7 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION cc.flow_validate(jsonb) IS
-    'Every problem of a flow graph, as a JSON array of {"node", "property", "rule", "message", "hint"} (empty: the graph is valid). Rules: cc.flow_validation_rules().';
+    'Every problem of a flow graph (the paths, reachability and loops, are checked once the nodes are sound), as a JSON array of {"node", "property", "rule", "message", "hint"} (empty: the graph is valid). Rules: cc.flow_validation_rules().';
 
 CREATE FUNCTION cc.flow_check(graph jsonb, what text DEFAULT 'flow graph') RETURNS void
 LANGUAGE plpgsql STABLE

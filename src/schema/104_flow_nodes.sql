@@ -122,7 +122,7 @@ BEGIN
     IF data <> '{}' THEN
         UPDATE cc.calls SET custom_data = cc.flow_merge_custom_data(custom_data, data) WHERE id = c.id;
     END IF;
-    PERFORM cc.flow_event(c, 'variables_set', jsonb_build_object('node', node->>'id', 'variables', patch,
+    PERFORM cc.flow_event(c, 'variables_set', jsonb_build_object('node', node->>'id', 'variables', nullif(patch, '{}'),
                                                                  'custom_data', nullif(data, '{}')));
     RETURN cc.flow_go(node, 'next');
 END;
@@ -212,7 +212,8 @@ BEGIN
     PERFORM cc.timer_set('flow.http_guard', clock_timestamp() + make_interval(secs => (30 + 2.0 * timeout_ms * max_attempts / 1000)::double precision),
                          c.id, NULL, NULL, jsonb_build_object('tag', pos->>'tag'));
     PERFORM cc.flow_event(c, 'http_request', jsonb_build_object('node', node->>'id', 'purpose', purpose,
-        'request', request, 'method', method, 'url', url, 'body', body));
+        'request', request, 'method', method, 'url', url,
+        'body', CASE WHEN purpose <> 'bot' THEN body END));     -- a bot turn's input is in flow.bot_turn
     RETURN pos;
 END;
 $$;
@@ -280,7 +281,7 @@ BEGIN
 
     answer := CASE WHEN event->>'type' = 'http' THEN event->'answer'
                    ELSE '{"status": null, "error": "no answer from cc http in time"}' END;
-    ok := (answer->>'status') ~ '^2[0-9][0-9]$';
+    ok := coalesce((answer->>'status') ~ '^2[0-9][0-9]$', false);
     doc := cc.flow_http_json(answer);
     IF ok AND jsonb_array_length(coalesce(node #> '{properties,response}', '[]')) > 0 AND doc IS NULL THEN
         ok := false;

@@ -82,9 +82,9 @@ DECLARE
     pos     jsonb := cc.flow_wait(c, node, 'dial', jsonb_build_object('leg', leg));
     actions jsonb := coalesce(before, '[]');
 BEGIN
-    actions := actions || jsonb_build_object('type', 'dial', 'leg', leg, 'targets', targets,
-                                             'ring_timeout_ms', (cc.flow_prop(node, 'ring_timeout_s') #>> '{}')::integer * 1000,
-                                             'tag', pos->>'tag') || dial;
+    actions := actions || (jsonb_build_object('type', 'dial', 'leg', leg, 'targets', targets,
+                                              'ring_timeout_ms', (cc.flow_prop(node, 'ring_timeout_s') #>> '{}')::integer * 1000,
+                                              'tag', pos->>'tag') || dial);
     PERFORM cc.flow_event(c, 'dial', jsonb_build_object('node', node->>'id', 'leg', leg, 'targets', targets));
     RETURN jsonb_build_object('actions', actions, 'wait', pos);
 END;

@@ -68,7 +68,7 @@ AS $$
         'nodes', coalesce((SELECT jsonb_agg(e.data->>'node' ORDER BY e.seq) FROM cc.events AS e
                             WHERE e.call_id = call AND e.seq > after AND e.type = 'flow.node_entered'), '[]'),
         'actions', cc.flow_sim_mask(call, actions),
-        'events', coalesce((SELECT jsonb_agg(jsonb_build_object('type', substr(e.type, 6)) || (e.data - 'node' - 'request')
+        'events', coalesce((SELECT jsonb_agg(jsonb_build_object('type', substr(e.type, 6)) || (e.data - 'request')
                                              ORDER BY e.seq)
                               FROM cc.events AS e
                              WHERE e.call_id = call AND e.seq > after AND e.type LIKE 'flow.%'
@@ -147,9 +147,13 @@ DECLARE
     guard    integer;
     answer   jsonb;
 BEGIN
-    INSERT INTO cc.calls (direction, caller, callee, number, flow_id, flow_version_id, variables, flow_position)
+    INSERT INTO cc.calls (direction, caller, callee, number, number_id, trunk_id, flow_id, flow_version_id, variables,
+                          flow_position)
     VALUES ('inbound', coalesce(opts->>'caller', '+15550100'), coalesce(opts->>'callee', '+15550199'),
-            coalesce(opts->>'callee', '+15550199'), v.flow_id, v.id, coalesce(opts->'variables', '{}'),
+            coalesce(opts->>'callee', '+15550199'),
+            (SELECT n.id FROM cc.numbers AS n WHERE n.number = coalesce(opts->>'callee', '+15550199')),
+            (SELECT n.trunk_id FROM cc.numbers AS n WHERE n.number = coalesce(opts->>'callee', '+15550199')),
+            v.flow_id, v.id, coalesce(opts->'variables', '{}'),
             jsonb_build_object('simulation', jsonb_build_object('clock', coalesce((opts->>'clock')::timestamptz, now()))))
     RETURNING id INTO call;
     INSERT INTO cc.legs (call_id, kind, direction, sip_call_id, from_uri, to_uri)
@@ -355,7 +359,8 @@ AS $$
                                FROM jsonb_each(a #> '{command_info,parameters}')), '')
             WHEN 'wait' THEN 'wait ' || (a->>'ms') || 'ms'
             WHEN 'dial' THEN 'dial ' || (SELECT string_agg(t->>'uri', ', ') FROM jsonb_array_elements(a->'targets') AS t)
-                || ' ring ' || (a->>'ring_timeout_ms') || 'ms'
+                || coalesce(' from ' || (a #>> '{from,uri}'), '') || CASE WHEN a ? 'trunk' THEN ' by trunk' ELSE '' END
+                || ' ring ' || (a->>'ring_timeout_ms') || 'ms' || coalesce(' (' || (a->>'leg') || ')', '')
             WHEN 'bridge' THEN 'bridge with ' || (a->>'with')
             WHEN 'text' THEN 'text ' || coalesce((SELECT string_agg((v->'text')::text, ' ') FROM jsonb_array_elements(a->'values') AS v), '')
             ELSE (a->>'type') || CASE WHEN (a - 'type' - 'tag' - 'leg') = '{}' THEN '' ELSE ' ' || (a - 'type' - 'tag' - 'leg')::text END
@@ -374,7 +379,13 @@ DECLARE
 BEGIN
     FOR t IN SELECT * FROM jsonb_array_elements(simulation->'trace') LOOP
         RETURN NEXT format('%s %s%s', t->>'step',
-            CASE WHEN t ? 'input' THEN (t->'input')::text
+            CASE WHEN t #> '{input,http}' IS NOT NULL
+                 THEN 'http answer ' || coalesce(t #>> '{input,http,status}', 'none')
+                      || coalesce(' error ' || (t #>> '{input,http,error}'), '')
+                      || coalesce(' ' || left(CASE WHEN jsonb_typeof(t #> '{input,http,body}') = 'string'
+                                                   THEN t #>> '{input,http,body}' ELSE (t #> '{input,http,body}')::text END, 60)
+                                  || CASE WHEN length(coalesce(t #>> '{input,http,body}', '')) > 60 THEN '...' ELSE '' END, '')
+                 WHEN t ? 'input' THEN (t->'input')::text
                  WHEN t->'event' IS NOT NULL AND t->'event' <> 'null' THEN '(' || (t #>> '{event,type}') || ')'
                  ELSE '(start)' END,
             CASE WHEN jsonb_array_length(coalesce(t->'nodes', '[]')) > 0
@@ -393,7 +404,7 @@ BEGIN
         END IF;
     END LOOP;
     RETURN NEXT format('= node %s, %s; variables %s; choices %s; custom_data %s',
-                       simulation->>'node',
+                       coalesce(simulation->>'node', '-'),
                        CASE WHEN (simulation->>'ended')::boolean THEN 'ended' ELSE 'waiting for ' || (simulation->>'waiting_for') END,
                        simulation->'variables', simulation->'choices', simulation->'custom_data');
 END;
