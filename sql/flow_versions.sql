@@ -153,4 +153,13 @@ SELECT cc.call_event(c4.leg, jsonb_build_object('type', 'recording_done', 'recor
                                                 'duration_ms', 30000, 'bytes', 480044, 'channels', 1))
   FROM cc.recordings AS r, c4 WHERE r.call_id = c4.call;
 SELECT r.state, r.duration_ms, r.bytes, r.ended_at IS NOT NULL AS ended FROM cc.recordings AS r, c4 WHERE r.call_id = c4.call;
+
+-- The console's role (cc_admin) may use this API and simulate a flow,
+-- though it may not write live calls itself.
+SET LOCAL ROLE cc_admin;
+SELECT cc.flow_create('made by the console', template => 'menu') IS NOT NULL AS created;
+SELECT s->'choices' AS choices, s->'ended' AS ended
+  FROM cc.flows AS x, cc.flow_simulate(x.id, 'MAIN', '[{"digits": "1"}]') AS s WHERE x.name = 'made by the console';
+INSERT INTO cc.calls (direction) VALUES ('inbound');
+RESET ROLE;
 ROLLBACK;

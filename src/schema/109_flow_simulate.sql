@@ -278,8 +278,11 @@ $$;
 COMMENT ON FUNCTION cc.flow_sim_run(cc.flow_versions, jsonb, jsonb) IS
     'The body of cc.flow_simulate: a scratch call of the version, the hooks driven by the script, the trace.';
 
+-- SECURITY DEFINER: the console's role (cc_admin) may not write live
+-- calls; the scratch call is always undone before this returns.
 CREATE FUNCTION cc.flow_simulate(flow uuid, version text, script jsonb) RETURNS jsonb
 LANGUAGE plpgsql
+SECURITY DEFINER
 SET search_path = pg_catalog, cc
 AS $$
 DECLARE
