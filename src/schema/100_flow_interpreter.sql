@@ -41,9 +41,9 @@ CREATE FUNCTION cc.flow_with_leg(call uuid, actions jsonb) RETURNS jsonb
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, cc
 AS $$
-    SELECT coalesce(jsonb_agg(CASE WHEN a ? 'leg' THEN a ELSE a || jsonb_build_object('leg', cc.flow_customer_leg(call)) END
-                              ORDER BY i), '[]')
-      FROM jsonb_array_elements(coalesce(actions, '[]')) WITH ORDINALITY AS x (a, i);
+    SELECT coalesce(jsonb_agg(CASE WHEN a ? 'leg' THEN a ELSE a || jsonb_build_object('leg', l.id) END ORDER BY i), '[]')
+      FROM jsonb_array_elements(coalesce(actions, '[]')) WITH ORDINALITY AS x (a, i),
+           (SELECT cc.flow_customer_leg(call) AS id) AS l;
 $$;
 COMMENT ON FUNCTION cc.flow_with_leg(uuid, jsonb) IS 'The actions, each naming its leg: the customer leg where none is named.';
 
@@ -68,7 +68,7 @@ $$;
 COMMENT ON FUNCTION cc.flow_event(cc.calls, text, jsonb) IS 'Appends a flow.<type> event of the call (nulls stripped from its data).';
 
 CREATE FUNCTION cc.flow_position_carry(pos jsonb) RETURNS jsonb
-LANGUAGE sql IMMUTABLE
+LANGUAGE sql STABLE
 AS $$
     SELECT jsonb_strip_nulls(jsonb_build_object('seq', pos->'seq', 'visits', pos->'visits',
                                                 'entries', pos->'entries', 'simulation', pos->'simulation'));
@@ -77,7 +77,7 @@ COMMENT ON FUNCTION cc.flow_position_carry(jsonb) IS
     'The part of a flow position that outlives a node: tag counter, visit counts, simulation settings.';
 
 CREATE FUNCTION cc.flow_wait(c cc.calls, node jsonb, await text, state jsonb DEFAULT '{}') RETURNS jsonb
-LANGUAGE sql IMMUTABLE
+LANGUAGE sql STABLE
 AS $$
     -- a new tag for what the node now waits for; state replaces the node's own state
     SELECT cc.flow_position_carry(c.flow_position)
@@ -91,7 +91,7 @@ COMMENT ON FUNCTION cc.flow_wait(cc.calls, jsonb, text, jsonb) IS
     'The position of a node that waits for something: a new tag (node id and counter), what it awaits, and its state.';
 
 CREATE FUNCTION cc.flow_go(node jsonb, connection text, fallback text DEFAULT NULL) RETURNS jsonb
-LANGUAGE sql IMMUTABLE
+LANGUAGE sql STABLE
 AS $$
     SELECT CASE
         WHEN node #>> ARRAY['connections', connection] IS NOT NULL

@@ -264,7 +264,7 @@ COMMENT ON FUNCTION cc.flow_reserved_variables() IS
     'The system variables (spec/features.md section 4): readable in ${...} and conditions, never assigned by a flow.';
 
 CREATE FUNCTION cc.flow_node_targets(node jsonb) RETURNS TABLE (via text, target text)
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
+LANGUAGE sql STABLE PARALLEL SAFE
 AS $$
     -- connections.NAME
     SELECT 'connections.' || c.key, c.value #>> '{}'

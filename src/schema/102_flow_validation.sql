@@ -46,7 +46,7 @@ COMMENT ON FUNCTION cc.flow_validation_rules() IS
     'The rules a flow graph is checked against, each with the hint its errors carry: the rule codes of cc.flow_validate.';
 
 CREATE FUNCTION cc.flow_error(node text, property text, rule text, message text) RETURNS jsonb
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
+LANGUAGE sql STABLE PARALLEL SAFE
 AS $$
     SELECT jsonb_build_object('node', node, 'property', property, 'rule', rule, 'message', message,
                               'hint', (SELECT r.hint FROM cc.flow_validation_rules() AS r WHERE r.rule = flow_error.rule));

@@ -39,7 +39,7 @@ COMMENT ON FUNCTION cc.flow_variables(cc.calls) IS
     'The variables a flow reads: the call''s flow variables and the system variables (SystemCallerNumber, SystemCalleeNumber, SystemSessionId, SystemCallRingDuration, SystemCallAcceptDuration in seconds, WaitNo, StaffNo), which win.';
 
 CREATE FUNCTION cc.flow_url_encode(s text) RETURNS text
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
+LANGUAGE sql STABLE PARALLEL SAFE
 AS $$
     SELECT coalesce(string_agg(CASE WHEN b BETWEEN 48 AND 57 OR b BETWEEN 65 AND 90 OR b BETWEEN 97 AND 122
                                          OR b IN (45, 46, 95, 126)
@@ -59,7 +59,7 @@ $$;
 COMMENT ON FUNCTION cc.flow_value_text(jsonb) IS 'A variable''s value as text: strings as they are, other JSON as JSON text, null or missing as empty.';
 
 CREATE FUNCTION cc.flow_substitute(t text, vars jsonb, for_url boolean DEFAULT false) RETURNS text
-LANGUAGE plpgsql IMMUTABLE
+LANGUAGE plpgsql STABLE
 AS $$
 DECLARE
     name text;
@@ -129,9 +129,8 @@ BEGIN
     IF prompt IS NULL OR jsonb_typeof(prompt) <> 'object' THEN
         RETURN NULL;
     END IF;
-    vars := cc.flow_variables(c);
     -- "prefer a dynamic variable holding a prompt id", else the static prompt
-    pid := cc.flow_value_text(vars -> (prompt->>'variable'));
+    pid := cc.flow_value_text(c.variables -> (prompt->>'variable'));
     IF pid ~ '^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$' THEN
         SELECT * INTO p FROM cc.prompts WHERE id = pid::uuid;
     END IF;
@@ -142,6 +141,9 @@ BEGIN
                 'warning', format('prompt %s no longer exists; nothing is played', prompt->>'prompt_id')));
             RETURN NULL;
         END IF;
+    END IF;
+    IF position('${' IN coalesce(p.tts_text, prompt->>'tts', '')) > 0 THEN
+        vars := cc.flow_variables(c);       -- only a text with ${...} needs them
     END IF;
     IF p.id IS NOT NULL THEN
         RETURN jsonb_strip_nulls(CASE WHEN p.kind = 'tts'
@@ -160,7 +162,7 @@ COMMENT ON FUNCTION cc.flow_prompt_action(cc.calls, jsonb, jsonb) IS
     'The play action of a prompt widget ({"tts", "voice"}, {"file"} or {"prompt_id"}, preferring the prompt id held by "variable" when set), ${var} substituted, with extra parameters (count, barge_in, tag); NULL for no prompt.';
 
 CREATE FUNCTION cc.flow_collect_action(parameters jsonb, tag text) RETURNS jsonb
-LANGUAGE sql IMMUTABLE
+LANGUAGE sql STABLE
 AS $$
     SELECT jsonb_build_object('type', 'dtmf', 'command_info',
                               jsonb_build_object('type', 'collect', 'parameters', parameters), 'tag', tag);

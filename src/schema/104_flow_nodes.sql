@@ -31,8 +31,14 @@ BEGIN
         SELECT variables, choices INTO c.variables, c.choices FROM cc.calls WHERE id = c.id;
         vars := jsonb_build_object('call_id', c.id, 'flow', f.name, 'variables', c.variables, 'choices', c.choices);
         IF f.callback_url IS NOT NULL AND c.flow_position->'simulation' IS NULL THEN
-            PERFORM cc.http_request('callback', c.id, 'POST', f.callback_url,
-                                    '{"Content-Type": "application/json"}', vars::text, 3000, 3, '{}');
+            BEGIN
+                PERFORM cc.http_request('callback', c.id, 'POST', f.callback_url,
+                                        '{"Content-Type": "application/json"}', vars::text, 3000, 3, '{}');
+            EXCEPTION WHEN OTHERS THEN
+                -- the caller goes back to the agent all the same
+                PERFORM cc.flow_event(c, 'warning', jsonb_build_object('node', node->>'id',
+                    'warning', 'the callback could not be queued: ' || SQLERRM));
+            END;
         END IF;
         PERFORM cc.flow_event(c, 'self_service_done', jsonb_build_object('node', node->>'id',
                                                                          'callback_url', f.callback_url));
@@ -279,6 +285,7 @@ BEGIN
         RETURN NULL;
     END IF;
 
+    PERFORM cc.timers_cancel('flow.http_guard', c.id);
     answer := CASE WHEN event->>'type' = 'http' THEN event->'answer'
                    ELSE '{"status": null, "error": "no answer from cc http in time"}' END;
     ok := coalesce((answer->>'status') ~ '^2[0-9][0-9]$', false);

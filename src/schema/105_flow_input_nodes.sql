@@ -12,7 +12,7 @@
 -- CDR (cc.calls.choices).
 
 CREATE FUNCTION cc.flow_collect_parameters(node jsonb) RETURNS jsonb
-LANGUAGE sql IMMUTABLE
+LANGUAGE sql STABLE
 AS $$
     SELECT jsonb_build_object('first_digit_timeout_ms',
                               round((cc.flow_prop(node, 'timeout_s') #>> '{}')::numeric * 1000)::integer)

@@ -55,7 +55,7 @@ COMMENT ON FUNCTION cc.flow_bot_check_headers(text, jsonb) IS
     'Raises a clear error unless headers are IBM''s [{"name", "value"}] with SIP token names and values of at most 1024 bytes.';
 
 CREATE FUNCTION cc.flow_bot_action(g jsonb) RETURNS jsonb
-LANGUAGE plpgsql IMMUTABLE
+LANGUAGE plpgsql STABLE
 AS $$
 DECLARE
     rt     text := g->>'response_type';
@@ -188,6 +188,7 @@ BEGIN
     END CASE;
 
     -- the bot answered a turn (or never did)
+    PERFORM cc.timers_cancel('flow.http_guard', c.id);
     answer := CASE WHEN event->>'type' = 'http' THEN event->'answer'
                    ELSE '{"status": null, "error": "no answer from cc http in time"}' END;
     doc := cc.flow_http_json(answer);

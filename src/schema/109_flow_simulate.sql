@@ -11,7 +11,7 @@
 -- the trace shows each request and the script answers it.
 
 CREATE FUNCTION cc.flow_sim_collect(parameters jsonb, keys text) RETURNS jsonb
-LANGUAGE plpgsql IMMUTABLE
+LANGUAGE plpgsql STABLE
 AS $$
 DECLARE
     tk     text := parameters->>'termination_key';
@@ -78,7 +78,7 @@ COMMENT ON FUNCTION cc.flow_sim_record(uuid, jsonb, bigint, jsonb) IS
     'One trace entry of a simulation: the step, the nodes entered, the actions (legs masked) and the other flow events since event seq after.';
 
 CREATE FUNCTION cc.flow_sim_step_check(step jsonb, i integer) RETURNS void
-LANGUAGE plpgsql IMMUTABLE
+LANGUAGE plpgsql STABLE
 AS $$
 DECLARE
     keys text[];
@@ -349,7 +349,7 @@ $$;
 COMMENT ON FUNCTION cc.flow_simulate(text, text, jsonb) IS 'cc.flow_simulate with the flow given by name.';
 
 CREATE FUNCTION cc.flow_action_text(a jsonb) RETURNS text
-LANGUAGE sql IMMUTABLE
+LANGUAGE sql STABLE
 AS $$
     SELECT concat_ws(' ',
         CASE a->>'type'
@@ -374,7 +374,7 @@ $$;
 COMMENT ON FUNCTION cc.flow_action_text(jsonb) IS 'One action as a short line of text (for traces).';
 
 CREATE FUNCTION cc.flow_trace_lines(simulation jsonb) RETURNS SETOF text
-LANGUAGE plpgsql IMMUTABLE
+LANGUAGE plpgsql STABLE
 AS $$
 DECLARE
     t jsonb;
