@@ -92,6 +92,9 @@ SELECT v.version, c.flow_node, c.flow_position->>'await' AS await
 SELECT cc.call_event(leg, '{"type": "play_done", "tag": "welcome:1", "reason": "finished"}') AS late FROM c1;
 SELECT cc.call_event(leg, '{"type": "dtmf", "digit": "5"}') AS loose_key FROM c1;
 SELECT cc.flow_on_http(call, gen_random_uuid(), '{"status": 200}') AS foreign_answer FROM c1;
+SELECT cc.flow_resume(call, 'agent_hangup') AS not_with_a_queue FROM c1;
+SELECT cc.flow_resume(gen_random_uuid(), 'agent_hangup') AS unknown_call;
+SELECT cc.flow_start('00000000-0000-0000-0000-000000000000');
 SELECT cc.flow_on_timer(jsonb_build_object('kind', 'flow.http_guard', 'call_id', call, 'data', '{"tag": "menu:1"}')) AS stale_timer FROM c1;
 -- The menu's key moves the call on (its tag is what the flow waits for).
 SELECT jsonb_path_query(cc.call_event(c1.leg, jsonb_build_object('type', 'collect_done', 'tag', c.flow_position->>'tag',

@@ -372,7 +372,7 @@ DECLARE
     node jsonb;
 BEGIN
     SELECT * INTO c FROM cc.calls WHERE id = call;
-    IF c.state = 'ended' OR c.flow_position->>'await' NOT IN ('queue', 'bridged') THEN
+    IF NOT FOUND OR c.state = 'ended' OR coalesce(c.flow_position->>'await', 'none') NOT IN ('queue', 'bridged') THEN
         RETURN '[]';
     END IF;
     node := cc.flow_graph_node(c.flow_version_id, c.flow_node);
