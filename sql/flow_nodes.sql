@@ -40,6 +40,9 @@ SELECT regress.flow('prompts', format($$[
 SELECT regress.sim('prompts', '{"variables": {"who": "Ann"}, "steps": []}');
 SELECT regress.sim('prompts', format('{"variables": {"who": "Bob", "promptId": "%s"}, "steps": []}',
                                      (SELECT id FROM cc.prompts WHERE name = 'music'))::jsonb);
+-- Outside a call (hold music, announcements of other domains): no substitution.
+SELECT cc.flow_prompt_action(format('{"prompt_id": "%s"}', (SELECT id FROM cc.prompts WHERE name = 'hello'))::jsonb) AS stored,
+       cc.flow_prompt_action('{"file": "hold.wav"}') AS file, cc.flow_prompt_action(NULL) AS nothing;
 -- A prompt deleted after the flow was saved is skipped with a warning.
 DELETE FROM cc.prompts WHERE name = 'music';
 SELECT regress.sim('prompts', '{"variables": {"who": "Ann"}, "steps": []}');

@@ -161,6 +161,24 @@ $$;
 COMMENT ON FUNCTION cc.flow_prompt_action(cc.calls, jsonb, jsonb) IS
     'The play action of a prompt widget ({"tts", "voice"}, {"file"} or {"prompt_id"}, preferring the prompt id held by "variable" when set), ${var} substituted, with extra parameters (count, barge_in, tag); NULL for no prompt.';
 
+CREATE FUNCTION cc.flow_prompt_action(prompt jsonb) RETURNS jsonb
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, cc
+AS $$
+    SELECT CASE
+        WHEN jsonb_typeof(prompt) IS DISTINCT FROM 'object' THEN NULL
+        WHEN prompt ? 'prompt_id' THEN
+            (SELECT jsonb_strip_nulls(CASE WHEN p.kind = 'tts'
+                        THEN jsonb_build_object('type', 'play', 'tts', p.tts_text, 'voice', p.voice)
+                        ELSE jsonb_build_object('type', 'play', 'file', p.file_path) END)
+               FROM cc.prompts AS p WHERE p.id = (prompt->>'prompt_id')::uuid)
+        WHEN prompt ? 'tts' THEN jsonb_strip_nulls(jsonb_build_object('type', 'play', 'tts', prompt->>'tts', 'voice', prompt->>'voice'))
+        WHEN prompt ? 'file' THEN jsonb_build_object('type', 'play', 'file', prompt->>'file')
+    END;
+$$;
+COMMENT ON FUNCTION cc.flow_prompt_action(jsonb) IS
+    'The play action of a prompt widget outside a call ({"tts", "voice"}, {"file"} or {"prompt_id"}; no ${var} substitution), for other domains (hold music, announcements); NULL for no prompt.';
+
 CREATE FUNCTION cc.flow_collect_action(parameters jsonb, tag text) RETURNS jsonb
 LANGUAGE sql STABLE
 AS $$
