@@ -20,7 +20,7 @@ INSERT INTO cc.agents (name, extension, sip_ha1) VALUES ('Ann', '1001', md5('100
 INSERT INTO cc.phones (name, extension) VALUES ('lobby', '2001') RETURNING name, extension;
 INSERT INTO cc.webhooks (name, url) VALUES ('crm', 'https://crm.example/hook') RETURNING name, event_types, timeout_ms, max_attempts, auth;
 INSERT INTO cc.flows (name) VALUES ('main') RETURNING name, kind;
-INSERT INTO cc.flow_versions (flow_id) SELECT id FROM cc.flows WHERE name = 'main' RETURNING version, published;
+INSERT INTO cc.flow_versions (flow_id, graph) SELECT id, cc.flow_template('blank') FROM cc.flows WHERE name = 'main' RETURNING version, published;
 INSERT INTO cc.queues (name) VALUES ('sales'), ('support') RETURNING name, strategy, ring_all_cap, ring_timeout_s, capacity;
 INSERT INTO cc.queue_members (queue_id, agent_id)
 SELECT q.id, a.id FROM cc.queues q, cc.agents a WHERE q.name = 'sales' RETURNING priority;
@@ -203,7 +203,7 @@ INSERT INTO cases (constraint_name, rule, good, bad) VALUES
  $$UPDATE cc.flow_versions SET version = 'v2.1-beta'$$,
  $$UPDATE cc.flow_versions SET version = 'version two'$$),
 ('flow_versions_graph_is_a_json_object', 'a graph is a JSON object',
- $$UPDATE cc.flow_versions SET graph = '{"nodes": [{"id": "start", "type": "start"}]}'$$,
+ $$UPDATE cc.flow_versions SET graph = '{"nodes": [{"id": "start", "type": "start", "connections": {"next": "end"}}, {"id": "end", "type": "end"}]}'$$,
  $$UPDATE cc.flow_versions SET graph = '[]'$$),
 ('flow_versions_published_needs_published_at', 'a published version has a publication time',
  $$UPDATE cc.flow_versions SET published = true, published_at = now()$$,
