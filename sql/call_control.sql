@@ -312,6 +312,25 @@ SELECT cc.command_decide('00000000-0000-0000-0000-00000000aa02');
 SELECT cc.command_decide('00000000-0000-0000-0000-00000000aa03');
 ROLLBACK;
 
+-- Commands inserted by hand (cc_app may) are checked again when they run: a
+-- leg of another call, a number that is none, a missing call id.
+BEGIN;
+SELECT regress.cc_fixture();
+INSERT INTO cc.calls (id, direction, state, caller) VALUES ('00000000-0000-0000-0000-0000000000c2', 'inbound', 'connected', '+15550111');
+INSERT INTO cc.legs (id, call_id, kind, direction, state, answered_at)
+VALUES ('00000000-0000-0000-0000-0000000000e3', '00000000-0000-0000-0000-0000000000c2', 'agent', 'outbound', 'answered', now());
+INSERT INTO cc.commands (id, kind, call_id, args) VALUES
+    ('00000000-0000-0000-0000-00000000bb01', 'hangup', '00000000-0000-0000-0000-0000000000c1',
+     '{"leg": "00000000-0000-0000-0000-0000000000e3", "cause": "normal"}'),
+    ('00000000-0000-0000-0000-00000000bb02', 'transfer', '00000000-0000-0000-0000-0000000000c1',
+     '{"target": {"kind": "number", "number": "1;lr@evil.example"}}'),
+    ('00000000-0000-0000-0000-00000000bb03', 'transfer', '00000000-0000-0000-0000-0000000000c1', '{}'),
+    ('00000000-0000-0000-0000-00000000bb04', 'originate', NULL, '{"destination": "+15550100"}'),
+    ('00000000-0000-0000-0000-00000000bb05', 'click_to_call', '00000000-0000-0000-0000-0000000000c9',
+     '{"destination": "sip:x@y", "agent_id": "00000000-0000-0000-0000-000000001002"}');
+SELECT regress.cc_label(id) AS command, regress.cc_decide(id) FROM cc.commands ORDER BY id;
+ROLLBACK;
+
 -- Every call-control kind is a known command kind.
 SELECT regexp_split_to_table(
            substring(pg_get_constraintdef(oid) from 'ARRAY\[(.*)\]'), ', ') AS kind

@@ -58,6 +58,9 @@ SELECT regress.cc_decide(cc.consult_transfer('00000000-0000-0000-0000-0000000000
 -- cancel: Bob's phone stops ringing, the customer comes off hold (still bridged with Ann)
 SELECT regress.cc_decide(cc.consult_cancel('00000000-0000-0000-0000-0000000000c1'));
 SELECT regress.cc_route(:'bob', '{"type": "failed", "code": 487}');
+-- (had Bob answered as the CANCEL crossed his 200, he would be hung up)
+SELECT regress.cc_show(cc.call_control_leg_answered(c, l, '{"type": "answered"}'))
+  FROM cc.calls AS c, cc.legs AS l WHERE l.id = :'bob' AND c.id = l.call_id;
 SELECT * FROM regress.cc_legs('00000000-0000-0000-0000-0000000000c1');
 SELECT state, regress.cc_label(agent_id) AS agent FROM cc.calls WHERE id = '00000000-0000-0000-0000-0000000000c1';
 SELECT kind, state, reason FROM cc.transfers;

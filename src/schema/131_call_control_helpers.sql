@@ -889,6 +889,11 @@ BEGIN
                                                              'display', shown)),
                 'party', p.extension);
         WHEN 'number', 'uri' THEN
+            -- checked again: a command may have been inserted by hand
+            IF NOT coalesce(cc.dial_number_valid(target->>'number'), cc.sip_uri_valid(target->>'uri'), false) THEN
+                PERFORM cc.call_refuse(format('%s %s cannot be dialled', target->>'kind',
+                                              coalesce(target->>'number', target->>'uri', 'NULL')));
+            END IF;
             caller := coalesce(target->>'caller_id',
                                (SELECT n.number FROM cc.numbers AS n
                                  WHERE n.id = c.number_id AND n.enabled AND n.direction IN ('out', 'both')));
@@ -906,7 +911,7 @@ BEGIN
                 'from', jsonb_build_object('uri', 'sip:' || coalesce(caller, customer, 'anonymous') || '@' || cc.sip_local_host()),
                 'party', coalesce(target->>'number', target->>'uri')));
         ELSE
-            PERFORM cc.call_refuse(format('a %s target cannot be dialled', target->>'kind'));
+            PERFORM cc.call_refuse(format('target %s cannot be dialled', coalesce(target::text, 'NULL')));
     END CASE;
     RETURN NULL;
 END;

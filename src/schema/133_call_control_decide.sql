@@ -86,9 +86,15 @@ DECLARE
     uri  text;
     d    jsonb;
 BEGIN
+    IF cmd.call_id IS NULL THEN
+        PERFORM cc.call_refuse('an originate command names the call to make in call_id');
+    END IF;
     IF EXISTS (SELECT 1 FROM cc.calls AS k WHERE k.id = cmd.call_id) THEN
         c := cc.call_lock_live(cmd.call_id);
         PERFORM cc.call_refuse(format('call %s was placed already', c.id));
+    END IF;
+    IF NOT (cc.dial_number_valid(a->>'destination') OR cc.sip_uri_valid(a->>'destination')) THEN
+        PERFORM cc.call_refuse(format('destination "%s" is neither a phone number nor a SIP URI', a->>'destination'));
     END IF;
     IF NOT EXISTS (SELECT 1 FROM cc.numbers AS n WHERE n.id = (a->>'number_id')::uuid
                                                 AND n.enabled AND n.direction IN ('out', 'both')) THEN
@@ -141,11 +147,20 @@ DECLARE
     plan  jsonb;
     d     jsonb;
 BEGIN
+    IF cmd.call_id IS NULL THEN
+        PERFORM cc.call_refuse('a click_to_call command names the call to make in call_id');
+    END IF;
     IF EXISTS (SELECT 1 FROM cc.calls AS k WHERE k.id = cmd.call_id) THEN
         c := cc.call_lock_live(cmd.call_id);
         PERFORM cc.call_refuse(format('call %s was placed already', c.id));
     END IF;
+    IF NOT cc.dial_number_valid(a->>'destination') THEN
+        PERFORM cc.call_refuse(format('customer number "%s" is not a phone number', a->>'destination'));
+    END IF;
     SELECT * INTO agent FROM cc.agents AS g WHERE g.id = (a->>'agent_id')::uuid;
+    IF agent.id IS NULL OR NOT agent.enabled THEN
+        PERFORM cc.call_refuse(format('agent %s is gone or disabled', a->>'agent_id'));
+    END IF;
     IF agent.state IN ('offline', 'ringing', 'talking') THEN
         PERFORM cc.call_refuse(format('agent %s is %s', cc.agent_label(agent.id), agent.state));
     END IF;
@@ -184,7 +199,10 @@ DECLARE
     l cc.legs;
 BEGIN
     IF cmd.args ? 'leg' THEN
-        SELECT * INTO l FROM cc.legs AS g WHERE g.id = (cmd.args->>'leg')::uuid;
+        SELECT * INTO l FROM cc.legs AS g WHERE g.id = (cmd.args->>'leg')::uuid AND g.call_id = c.id;
+        IF l.id IS NULL THEN
+            PERFORM cc.call_refuse(format('leg %s is not a leg of call %s', cmd.args->>'leg', c.id));
+        END IF;
         IF l.kind <> 'customer' THEN
             IF l.state = 'ended' THEN
                 PERFORM cc.call_refuse(format('%s leg %s of call %s has ended already', l.kind, l.id, c.id));

@@ -22,6 +22,10 @@ DECLARE
     s    cc.supervisions;
     acts jsonb := '[]';
 BEGIN
+    IF cc.leg_leaving(l.id) THEN
+        -- answered as we hung it up (a consultation cancelled as it answered)
+        RETURN jsonb_build_array(jsonb_build_object('type', 'hangup', 'leg', l.id, 'cause', 'canceled'));
+    END IF;
     SELECT * INTO o FROM cc.originations AS k WHERE k.call_id = c.id;
     IF o.call_id IS NOT NULL AND l.id = o.customer_leg_id AND c.state IN ('new', 'ringing') THEN
         RETURN cc.origination_customer_answered(c, l, o);
