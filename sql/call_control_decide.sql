@@ -315,3 +315,33 @@ SELECT regress.cc_route('00000000-0000-0000-0000-0000000000e2', '{"type": "refer
 SELECT regress.cc_route('00000000-0000-0000-0000-0000000000e2', '{"type": "refer", "refer_to": "<sip:1002@127.0.0.1>", "replaces": "abc@192.0.2.101;to-tag=1;from-tag=2"}');
 SELECT type, data FROM regress.cc_events('00000000-0000-0000-0000-0000000000c1') WHERE type LIKE 'call.refer%';
 ROLLBACK;
+
+-- ... a REFER from the customer's side is not ours to follow.
+BEGIN;
+SELECT regress.cc_fixture();
+SELECT regress.cc_route('00000000-0000-0000-0000-0000000000e1', '{"type": "refer", "refer_to": "<sip:1002@127.0.0.1>"}');
+ROLLBACK;
+
+-- How legs are reached ---------------------------------------------------------------------
+BEGIN;
+SELECT regress.cc_fixture();
+-- through each kind of trunk: a peer's address, a carrier's server, a registered gateway
+INSERT INTO cc.trunks (id, name, mode, server, port, username, password, transport) VALUES
+    ('00000000-0000-0000-0000-0000000000b2', 'carrier2', 'register_out', 'sip.carrier.example', 5080, 'acct', 'secret', 'tcp');
+INSERT INTO cc.trunks (id, name, mode, username, sip_ha1) VALUES
+    ('00000000-0000-0000-0000-0000000000b3', 'branch pbx', 'register_in', 'branch', md5('branch:pg_callcenter:pw')),
+    ('00000000-0000-0000-0000-0000000000b4', 'branch pbx 2', 'register_in', 'branch2', md5('branch2:pg_callcenter:pw'));
+INSERT INTO cc.trunks (id, name, mode, peer_addresses, peer_port) VALUES
+    ('00000000-0000-0000-0000-0000000000b5', 'v6 peer', 'peering', '{2001:db8::10/128}', 5070);
+INSERT INTO cc.registrations (trunk_id, contact, expires_at)
+VALUES ('00000000-0000-0000-0000-0000000000b3', '<sip:branch@198.51.100.7:5062;transport=udp>', now() + interval '1 hour');
+SELECT t.name, x.uri FROM cc.trunks AS t,
+       LATERAL regress.cc_error(format('SELECT cc.trunk_request_uri(%L, %L)', t.id, '+15550100')) AS e,
+       LATERAL (SELECT CASE WHEN e.code = 'ok' THEN cc.trunk_request_uri(t.id, '+15550100') ELSE e.message END AS uri) AS x
+ ORDER BY t.name;
+-- an agent reached on its mobile (mobile_mode always) through a number usable for agents' mobiles
+UPDATE cc.agents SET mobile = '+8613900001002', mobile_mode = 'always' WHERE extension = '1002';
+SELECT regress.cc_decide(cc.transfer('00000000-0000-0000-0000-0000000000c1', '{"agent": "1002"}'));
+UPDATE cc.numbers SET usable_for_agent_mobile = true WHERE number = '+861060002000';
+SELECT regress.cc_decide(cc.transfer('00000000-0000-0000-0000-0000000000c1', '{"agent": "1002"}'))->'actions'->2 AS dial;
+ROLLBACK;
