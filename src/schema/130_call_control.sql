@@ -159,6 +159,7 @@ COMMENT ON COLUMN cc.conference_participants.created_at IS 'When the participant
 COMMENT ON COLUMN cc.conference_participants.joined_at IS 'When its leg joined the mixer.';
 COMMENT ON COLUMN cc.conference_participants.left_at IS 'When it left (set exactly when state is left).';
 CREATE UNIQUE INDEX conference_participants_one_live_per_leg ON cc.conference_participants (leg_id) WHERE state <> 'left';
+CREATE INDEX conference_participants_leg ON cc.conference_participants (leg_id);
 CREATE INDEX conference_participants_conference ON cc.conference_participants (conference_id);
 
 CREATE TABLE cc.transfers (
@@ -340,6 +341,10 @@ DECLARE
     l       cc.legs;
     actions jsonb := '[]';
 BEGIN
+    IF event->>'type' IS NULL
+       OR event->>'type' NOT IN ('answered', 'failed', 'ended', 'refer', 'refer_result', 'recording_done') THEN
+        RETURN '[]';   -- dtmf, play_done, ...: nothing for call control (and no subtransaction)
+    END IF;
     SELECT * INTO c FROM cc.calls AS k WHERE k.id = call_control_event.call;
     SELECT * INTO l FROM cc.legs AS g WHERE g.id = call_control_event.leg;
     IF c.id IS NULL OR l.id IS NULL THEN

@@ -567,7 +567,7 @@ BEGIN
     UPDATE cc.conference_participants AS p
        SET state = 'left', left_reason = 'call_ended', left_at = greatest(ended, p.created_at)
       FROM cc.conferences AS f
-     WHERE f.id = p.conference_id AND f.call_id = NEW.id AND p.state <> 'left';
+     WHERE f.id = p.conference_id AND f.call_id = NEW.id AND f.state = 'active' AND p.state <> 'left';
     UPDATE cc.conferences AS f SET state = 'ended', ended_at = greatest(ended, f.created_at)
      WHERE f.call_id = NEW.id AND f.state = 'active';
     UPDATE cc.supervisions AS s SET state = 'ended', ended_at = greatest(ended, s.created_at)
