@@ -38,16 +38,37 @@ SELECT cc.self_service_return('00000000-0000-0000-0000-0000000000c1', '{}');
 SELECT type, leg, data FROM regress.cc_events('00000000-0000-0000-0000-0000000000c1') WHERE type LIKE 'self_service.%';
 ROLLBACK;
 
--- A flow that takes too long: its timer hands the caller back ---------------------------
+-- The interpreter may instead signal the end with a flow.self_service_done
+-- event, having posted the flow's variables itself: the caller is handed
+-- back all the same (through a call_actions command), nothing is posted twice.
+BEGIN;
+SELECT regress.cc_fixture();
+SELECT regress.cc_decide(cc.self_service_start('00000000-0000-0000-0000-0000000000c1', 'id check')) IS NOT NULL AS started;
+UPDATE cc.calls SET variables = variables || '{"id_number": "123456"}' WHERE id = '00000000-0000-0000-0000-0000000000c1';
+SELECT cc.event_append('flow.self_service_done', '{"node": "bye", "callback_url": "http://127.0.0.1:9/id-check"}',
+                       call_id => '00000000-0000-0000-0000-0000000000c1') IS NOT NULL AS flow_done;
+SELECT kind, regress.cc_show(args) AS args FROM cc.commands WHERE kind = 'call_actions';
+SELECT state, reason, collected FROM cc.self_services;
+SELECT count(*) AS posts FROM regress.standin_calls WHERE hook = 'http_request';
+-- a second signal (or one from a simulation) finds nothing running
+SELECT cc.event_append('flow.self_service_done', '{}', call_id => '00000000-0000-0000-0000-0000000000c1') IS NOT NULL AS again;
+SELECT count(*) AS commands FROM cc.commands WHERE kind = 'call_actions';
+ROLLBACK;
+
+-- A flow that takes too long: its timer hands the caller back, with what the
+-- flow had collected so far ----------------------------------------------------------
 BEGIN;
 SELECT regress.cc_fixture();
 SELECT regress.cc_decide(cc.self_service_start('00000000-0000-0000-0000-0000000000c1', 'id check', timeout_s => 60)) IS NOT NULL AS started;
+UPDATE cc.calls SET variables = variables || '{"id_number": "12"}' WHERE id = '00000000-0000-0000-0000-0000000000c1';
 UPDATE cc.timers SET due_at = now() - interval '1 second';
 SELECT cc.timers_fire() IS NOT NULL AS fired;
 SELECT count(*) AS timers_left FROM cc.timers;
 -- cc.timers_fire handed the actions to cc sip as a call_actions command
 SELECT kind, regress.cc_show(args) AS args FROM cc.commands WHERE kind = 'call_actions';
-SELECT state, reason FROM cc.self_services;
+SELECT state, reason, collected FROM cc.self_services;
+SELECT regress.cc_show(args)->'body'->'reason' AS reason, regress.cc_show(args)->'body'->'collected' AS collected
+  FROM regress.standin_calls WHERE hook = 'http_request';
 SELECT state FROM cc.calls WHERE id = '00000000-0000-0000-0000-0000000000c1';
 ROLLBACK;
 

@@ -291,7 +291,7 @@ COMMENT ON COLUMN cc.self_services.flow_id IS 'Self-service flow run (cc.flows.k
 COMMENT ON COLUMN cc.self_services.flow_version_id IS 'Version run (the flow''s published MAIN version).';
 COMMENT ON COLUMN cc.self_services.agent_leg_id IS 'Leg of the agent who waits and gets the caller back.';
 COMMENT ON COLUMN cc.self_services.state IS 'running, returned (the caller is back with the agent) or ended (the call ended first).';
-COMMENT ON COLUMN cc.self_services.saved_flow IS 'The call''s flow position before (flow_id, flow_version_id, flow_node, flow_position, choices_count), restored on return.';
+COMMENT ON COLUMN cc.self_services.saved_flow IS 'The call''s flow position before (flow_id, flow_version_id, flow_node, flow_position, restored on return; choices_count and variables, to tell what the flow collected).';
 COMMENT ON COLUMN cc.self_services.collected IS 'What the flow collected, as handed back (a JSON object, e.g. {"id_number": "123456"}).';
 COMMENT ON COLUMN cc.self_services.reason IS 'How it ended: flow_end, timeout, agent_left (the agent hung up while waiting), call_ended.';
 COMMENT ON COLUMN cc.self_services.callback_request_id IS 'HTTP request (cc.http_requests) posting the values to the flow''s callback_url.';
@@ -382,7 +382,7 @@ DECLARE
 BEGIN
     CASE timer->>'kind'
         WHEN 'call.self_service_timeout' THEN
-            RETURN cc.self_service_return(call, '{}', 'timeout');
+            RETURN cc.self_service_return(call, NULL, 'timeout');
         ELSE
             RETURN '[]';
     END CASE;

@@ -966,7 +966,8 @@ BEGIN
     INSERT INTO cc.self_services (call_id, command_id, flow_id, flow_version_id, agent_leg_id, saved_flow)
     VALUES (c.id, cmd.id, (a->>'flow_id')::uuid, (a->>'flow_version_id')::uuid, agent.id,
             jsonb_build_object('flow_id', c.flow_id, 'flow_version_id', c.flow_version_id, 'flow_node', c.flow_node,
-                               'flow_position', c.flow_position, 'choices_count', jsonb_array_length(c.choices)))
+                               'flow_position', c.flow_position, 'choices_count', jsonb_array_length(c.choices),
+                               'variables', c.variables))
     RETURNING id INTO sid;
     UPDATE cc.calls AS k SET flow_id = (a->>'flow_id')::uuid, flow_version_id = (a->>'flow_version_id')::uuid,
                              flow_node = NULL, flow_position = '{}'

@@ -475,7 +475,8 @@ COMMENT ON FUNCTION cc.call_control_recording_done(cc.calls, cc.legs, jsonb) IS
 
 -- self-service hands the caller back --------------------------------------------------------
 
-CREATE FUNCTION cc.self_service_return(call uuid, collected jsonb DEFAULT '{}', reason text DEFAULT 'flow_end')
+CREATE FUNCTION cc.self_service_return(call uuid, collected jsonb DEFAULT NULL, reason text DEFAULT 'flow_end',
+                                       post_callback boolean DEFAULT true)
 RETURNS jsonb
 LANGUAGE plpgsql
 SET search_path = pg_catalog, cc
@@ -495,7 +496,12 @@ BEGIN
     IF s.id IS NULL OR c.state = 'ended' THEN
         RETURN '[]';
     END IF;
-    IF collected IS NULL OR jsonb_typeof(collected) <> 'object' THEN
+    IF collected IS NULL THEN
+        -- what the flow set: the variables that changed since it started
+        SELECT coalesce(jsonb_object_agg(v.key, v.value), '{}') INTO collected
+          FROM jsonb_each(c.variables) AS v
+         WHERE (s.saved_flow #> ARRAY['variables', v.key]) IS DISTINCT FROM v.value;
+    ELSIF jsonb_typeof(collected) <> 'object' THEN
         collected := jsonb_build_object('value', collected);
     END IF;
     SELECT * INTO f FROM cc.flows AS k WHERE k.id = s.flow_id;
@@ -514,7 +520,7 @@ BEGIN
            flow_node = s.saved_flow->>'flow_node', flow_position = coalesce(s.saved_flow->'flow_position', '{}'),
            state = 'connected'
      WHERE k.id = call;
-    IF f.callback_url IS NOT NULL THEN
+    IF f.callback_url IS NOT NULL AND post_callback THEN
         BEGIN
             req := cc.http_request('callback', call, 'POST', f.callback_url, '{"Content-Type": "application/json"}',
                                    body::text, 5000, 3, jsonb_build_object('self_service', s.id));
@@ -547,8 +553,37 @@ BEGIN
     RETURN jsonb_build_array(jsonb_build_object('type', 'stop_media', 'leg', cust.id)) || acts;
 END;
 $$;
-COMMENT ON FUNCTION cc.self_service_return(uuid, jsonb, text) IS
-    'Hook for the IVR interpreter (call locked): a self-service flow reached its end (or timed out) and hands the caller back. Restores the call''s flow position, posts {call_id, self_service_id, flow, reason, collected, variables, choices} to the flow''s callback_url (cc.http_request purpose callback), and returns the actions that bridge the caller with the waiting agent again (off hold); if that agent left, the call''s flow resumes (agent_hangup) or the call ends. [] when no self-service runs.';
+COMMENT ON FUNCTION cc.self_service_return(uuid, jsonb, text, boolean) IS
+    'Hook for the IVR interpreter (call locked): a self-service flow reached its end (or timed out) and hands the caller back. Restores the call''s flow position, posts {call_id, self_service_id, flow, reason, collected, variables, choices} to the flow''s callback_url (cc.http_request purpose callback; not when post_callback is false: the caller posted), and returns the actions that bridge the caller with the waiting agent again (off hold); if that agent left, the call''s flow resumes (agent_hangup) or the call ends. collected NULL: the variables the flow changed. [] when no self-service runs.';
+
+-- The IVR interpreter signals the end of a self-service flow with a
+-- flow.self_service_done event (after posting the flow's variables to its
+-- callback_url itself).  Its transaction holds the call's lock; the actions
+-- that hand the caller back go to cc sip as a call_actions command.
+CREATE FUNCTION cc.self_service_on_flow_done() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, cc
+AS $$
+DECLARE
+    actions jsonb;
+BEGIN
+    IF NEW.call_id IS NULL
+       OR NOT EXISTS (SELECT 1 FROM cc.self_services AS s WHERE s.call_id = NEW.call_id AND s.state = 'running') THEN
+        RETURN NULL;   -- a simulation, or the interpreter called cc.self_service_return already
+    END IF;
+    actions := cc.self_service_return(NEW.call_id, NULL, 'flow_end', post_callback => false);
+    IF jsonb_array_length(actions) > 0 THEN
+        PERFORM cc.call_actions_send(NEW.call_id, actions);
+    END IF;
+    RETURN NULL;
+END;
+$$;
+COMMENT ON FUNCTION cc.self_service_on_flow_done() IS
+    'Trigger: a flow.self_service_done event (the IVR interpreter reached the end of a self-service flow and posted its callback) hands the caller back to the agent (cc.self_service_return, actions sent as a call_actions command).';
+
+CREATE TRIGGER events_self_service_done AFTER INSERT ON cc.events
+    FOR EACH ROW WHEN (NEW.type = 'flow.self_service_done')
+    EXECUTE FUNCTION cc.self_service_on_flow_done();
 
 -- when a call ends -----------------------------------------------------------------------
 
