@@ -38,20 +38,28 @@ SELECT cc.self_service_return('00000000-0000-0000-0000-0000000000c1', '{}');
 SELECT type, leg, data FROM regress.cc_events('00000000-0000-0000-0000-0000000000c1') WHERE type LIKE 'self_service.%';
 ROLLBACK;
 
--- The interpreter may instead signal the end with a flow.self_service_done
--- event, having posted the flow's variables itself: the caller is handed
--- back all the same (through a call_actions command), nothing is posted twice.
+-- The interpreter may instead end the flow on its own, as the IVR branch
+-- does: it posts the flow's variables itself, appends
+-- flow.self_service_done, finishes the flow's position, then appends
+-- flow.ended (reason self_service_done).  On that last event the caller is
+-- handed back all the same (through a call_actions command), the call's flow
+-- position restored after the interpreter's last word; nothing is posted twice.
 BEGIN;
 SELECT regress.cc_fixture();
 SELECT regress.cc_decide(cc.self_service_start('00000000-0000-0000-0000-0000000000c1', 'id check')) IS NOT NULL AS started;
 UPDATE cc.calls SET variables = variables || '{"id_number": "123456"}' WHERE id = '00000000-0000-0000-0000-0000000000c1';
 SELECT cc.event_append('flow.self_service_done', '{"node": "bye", "callback_url": "http://127.0.0.1:9/id-check"}',
-                       call_id => '00000000-0000-0000-0000-0000000000c1') IS NOT NULL AS flow_done;
+                       call_id => '00000000-0000-0000-0000-0000000000c1') IS NOT NULL AS self_service_done;
+UPDATE cc.calls SET flow_position = '{"node": "bye", "await": "none"}' WHERE id = '00000000-0000-0000-0000-0000000000c1';
+SELECT count(*) AS commands_before_flow_ended FROM cc.commands WHERE kind = 'call_actions';
+SELECT cc.event_append('flow.ended', '{"reason": "self_service_done", "hangup": false}',
+                       call_id => '00000000-0000-0000-0000-0000000000c1') IS NOT NULL AS flow_ended;
 SELECT kind, regress.cc_show(args) AS args FROM cc.commands WHERE kind = 'call_actions';
 SELECT state, reason, collected FROM cc.self_services;
+SELECT state, flow_node, flow_position FROM cc.calls WHERE id = '00000000-0000-0000-0000-0000000000c1';
 SELECT count(*) AS posts FROM regress.standin_calls WHERE hook = 'http_request';
 -- a second signal (or one from a simulation) finds nothing running
-SELECT cc.event_append('flow.self_service_done', '{}', call_id => '00000000-0000-0000-0000-0000000000c1') IS NOT NULL AS again;
+SELECT cc.event_append('flow.ended', '{"reason": "self_service_done"}', call_id => '00000000-0000-0000-0000-0000000000c1') IS NOT NULL AS again;
 SELECT count(*) AS commands FROM cc.commands WHERE kind = 'call_actions';
 ROLLBACK;
 

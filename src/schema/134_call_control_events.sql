@@ -556,10 +556,13 @@ $$;
 COMMENT ON FUNCTION cc.self_service_return(uuid, jsonb, text, boolean) IS
     'Hook for the IVR interpreter (call locked): a self-service flow reached its end (or timed out) and hands the caller back. Restores the call''s flow position, posts {call_id, self_service_id, flow, reason, collected, variables, choices} to the flow''s callback_url (cc.http_request purpose callback; not when post_callback is false: the caller posted), and returns the actions that bridge the caller with the waiting agent again (off hold); if that agent left, the call''s flow resumes (agent_hangup) or the call ends. collected NULL: the variables the flow changed. [] when no self-service runs.';
 
--- The IVR interpreter signals the end of a self-service flow with a
--- flow.self_service_done event (after posting the flow's variables to its
--- callback_url itself).  Its transaction holds the call's lock; the actions
--- that hand the caller back go to cc sip as a call_actions command.
+-- The IVR interpreter ends a self-service flow by posting the flow's
+-- variables to its callback_url itself, appending flow.self_service_done,
+-- then finishing the flow (its position, then a flow.ended event with
+-- reason self_service_done).  The caller is handed back on that last event,
+-- once the interpreter is done with the call's flow position.  Its
+-- transaction holds the call's lock; the actions go to cc sip as a
+-- call_actions command.
 CREATE FUNCTION cc.self_service_on_flow_done() RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, cc
@@ -579,10 +582,10 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION cc.self_service_on_flow_done() IS
-    'Trigger: a flow.self_service_done event (the IVR interpreter reached the end of a self-service flow and posted its callback) hands the caller back to the agent (cc.self_service_return, actions sent as a call_actions command).';
+    'Trigger: the flow.ended event of a self-service flow (reason self_service_done: the IVR interpreter reached its end and posted its callback) hands the caller back to the agent (cc.self_service_return, actions sent as a call_actions command).';
 
 CREATE TRIGGER events_self_service_done AFTER INSERT ON cc.events
-    FOR EACH ROW WHEN (NEW.type = 'flow.self_service_done')
+    FOR EACH ROW WHEN (NEW.type = 'flow.ended' AND NEW.data->>'reason' = 'self_service_done')
     EXECUTE FUNCTION cc.self_service_on_flow_done();
 
 -- when a call ends -----------------------------------------------------------------------
