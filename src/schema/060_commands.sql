@@ -24,7 +24,12 @@ CREATE TABLE cc.commands (
     result      jsonb,
     error       text,
     CONSTRAINT commands_kind_known
-        CHECK (kind IN ('sip_options', 'call_actions')),
+        CHECK (kind IN ('sip_options', 'call_actions',
+                        -- call control (133_call_control_decide.sql: cc.command_decide)
+                        'originate', 'click_to_call', 'hangup', 'hold', 'unhold', 'mute', 'unmute',
+                        'transfer', 'consult', 'consult_cancel', 'consult_three_way', 'consult_transfer',
+                        'send_dtmf', 'play', 'record', 'conference_create', 'conference_join',
+                        'conference_leave', 'conference_mode', 'conference_mute', 'monitor', 'self_service')),
     CONSTRAINT commands_args_is_a_json_object
         CHECK (jsonb_typeof(args) = 'object'),
     CONSTRAINT commands_state_in_pending_claimed_done_failed
@@ -44,7 +49,7 @@ COMMENT ON TABLE cc.commands IS
 COMMENT ON COLUMN cc.commands.id IS 'Command id, returned by the function that created it.';
 COMMENT ON COLUMN cc.commands.created_at IS 'When the command was inserted.';
 COMMENT ON COLUMN cc.commands.created_by IS 'Role that inserted the command.';
-COMMENT ON COLUMN cc.commands.kind IS 'What to do: sip_options (send OPTIONS to args.uri), call_actions (carry out args.actions on the legs they name; see docs/call-model.md). Constraint commands_kind_known lists the kinds.';
+COMMENT ON COLUMN cc.commands.kind IS 'What to do: sip_options (send OPTIONS to args.uri), call_actions (carry out args.actions on the legs they name; see docs/call-model.md), and the call-control kinds (originate, hangup, transfer, ...: cc sip asks cc.command_decide for their actions; see docs/call-control.md). Constraint commands_kind_known lists the kinds.';
 COMMENT ON COLUMN cc.commands.call_id IS 'Call the command acts on, if any.';
 COMMENT ON COLUMN cc.commands.args IS 'Arguments of the command (a JSON object), e.g. {"uri": "sip:..."}.';
 COMMENT ON COLUMN cc.commands.state IS 'pending (waiting for a worker), claimed (a worker runs it), done, failed.';
