@@ -70,7 +70,7 @@ SELECT regress.cc_fixture();
 SELECT regress.cc_decide(cc.self_service_start('00000000-0000-0000-0000-0000000000c1', 'id check', timeout_s => 60)) IS NOT NULL AS started;
 UPDATE cc.calls SET variables = variables || '{"id_number": "12"}' WHERE id = '00000000-0000-0000-0000-0000000000c1';
 UPDATE cc.timers SET due_at = now() - interval '1 second';
-SELECT cc.timers_fire() IS NOT NULL AS fired;
+SELECT cc.timers_fire() IS NULL AS no_timer_left_after_firing;
 SELECT count(*) AS timers_left FROM cc.timers;
 -- cc.timers_fire handed the actions to cc sip as a call_actions command
 SELECT kind, regress.cc_show(args) AS args FROM cc.commands WHERE kind = 'call_actions';

@@ -79,7 +79,10 @@ CREATE FUNCTION cc.timers_next_due_ms() RETURNS bigint
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, cc
 AS $$
-    SELECT greatest(0, ceil(extract(epoch FROM min(due_at) - clock_timestamp()) * 1000))::bigint FROM cc.timers;
+    -- greatest() ignores NULLs, so "no timer" must stay NULL explicitly
+    SELECT CASE WHEN min(due_at) IS NOT NULL
+                THEN greatest(0, ceil(extract(epoch FROM min(due_at) - clock_timestamp()) * 1000))::bigint END
+      FROM cc.timers;
 $$;
 COMMENT ON FUNCTION cc.timers_next_due_ms() IS 'Milliseconds until the earliest timer is due (0: due now; NULL: no timer). cc sip asks after each notification.';
 
