@@ -47,14 +47,15 @@ DECLARE
     k text;
     v jsonb;
 BEGIN
-    FOREACH p IN ARRAY NEW.event_types LOOP
+    -- malformed columns are left to the table's CHECK constraints, which name them
+    FOREACH p IN ARRAY coalesce(NEW.event_types, '{}') LOOP
         IF p IS NULL OR p !~ '^(\*|[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*(\.\*)?)$' THEN
             RAISE EXCEPTION 'cc: webhook "%": event type pattern "%" is not valid', NEW.name, p
                 USING ERRCODE = 'invalid_parameter_value',
                       HINT = 'Use *, an event type (call.ended), a prefix (call.*) or a domain (cdr); see docs/events.md.';
         END IF;
     END LOOP;
-    FOR k, v IN SELECT * FROM jsonb_each(NEW.headers) LOOP
+    FOR k, v IN SELECT * FROM jsonb_each(CASE WHEN jsonb_typeof(NEW.headers) = 'object' THEN NEW.headers ELSE '{}' END) LOOP
         IF k !~ '^[A-Za-z0-9!#$%&''*+.^_`|~-]{1,100}$' THEN
             RAISE EXCEPTION 'cc: webhook "%": header name "%" is not an HTTP token', NEW.name, k
                 USING ERRCODE = 'invalid_parameter_value', HINT = 'Header names are letters, digits and !#$%&''*+.^_`|~- .';

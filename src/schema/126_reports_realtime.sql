@@ -188,7 +188,8 @@ BEGIN
         -- the state each agent was in at from_at ...
         SELECT w.id AS agent_id, 0::bigint AS seq,
                -- an agent created during the period was nothing before
-               CASE WHEN b.to_state IS NULL THEN greatest(from_at, least(a.created_at, f.at)) ELSE from_at END AS at,
+               CASE WHEN b.to_state IS NULL AND a.created_at <= coalesce(f.at, 'infinity')
+                    THEN greatest(from_at, a.created_at) ELSE from_at END AS at,
                coalesce(b.to_state, f.from_state, a.state, 'offline') AS state,
                CASE WHEN b.to_state IS NOT NULL THEN b.reason END AS reason,
                CASE WHEN b.to_state IS NOT NULL THEN b.call_id END AS call_id

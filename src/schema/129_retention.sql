@@ -33,6 +33,7 @@ DECLARE
     days_calls      integer := greatest(1, cc.setting_int('calls.retention_days', 30));
     days_webhooks   integer := greatest(1, cc.setting_int('webhooks.retention_days', 7));
     days_http       integer := greatest(1, cc.setting_int('http.retention_days', 7));
+    is_superuser    boolean := (SELECT r.rolsuper FROM pg_roles AS r WHERE r.rolname = current_user);
     rec             record;
     files           integer := 0;
     result          jsonb := '{}';
@@ -58,7 +59,7 @@ BEGIN
         SELECT r.id, r.file_path FROM cc.recordings AS r
          WHERE r.started_at < now() - days_recordings * interval '1 day' AND r.site = cc.site_name()
     LOOP
-        IF superuser() AND cc.recording_file_remove(rec.file_path) THEN
+        IF is_superuser AND cc.recording_file_remove(rec.file_path) THEN
             files := files + 1;
         END IF;
         DELETE FROM cc.recordings WHERE id = rec.id;
