@@ -105,7 +105,7 @@ INSERT INTO cases (constraint_name, rule, good, bad) VALUES
  $$UPDATE cc.agent_state_log SET to_state = 'break'$$,
  $$UPDATE cc.agent_state_log SET to_state = 'available'$$),
 -- webhook outbox
-('webhook_outbox_state_in_pending_delivering_delivered_dead', 'delivery states are pending, delivering, delivered, dead',
+('webhook_outbox_state_in_waiting_pending_delivering_etc', 'delivery states are waiting, pending, delivering, delivered, dead',
  $$UPDATE cc.webhook_outbox SET state = 'dead'$$,
  $$UPDATE cc.webhook_outbox SET state = 'failed'$$),
 ('webhook_outbox_attempts_not_negative', 'a count is not negative',

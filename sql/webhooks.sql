@@ -117,6 +117,25 @@ SELECT cc.webhook_deliveries_record('{"not": "an array"}');
 ROLLBACK;
 
 BEGIN;
+-- Waiting deliveries: the second and third events of a call wait behind the
+-- first; recording the first lets the second go (pending), not the third.
+INSERT INTO cc.webhooks (id, name, url) VALUES ('00000000-0000-0000-0000-00000000000b', 'audit', 'http://127.0.0.1:9/audit');
+SELECT count(cc.event_append('call.state_changed', jsonb_build_object('n', n), call_id => '00000000-0000-0000-0000-000000000003'))
+  FROM generate_series(1, 3) AS n;
+SELECT payload->'data' AS data, state FROM cc.webhook_outbox ORDER BY event_seq;
+SELECT count(*) AS claimed FROM cc.webhook_deliveries_claim(10);
+SELECT cc.webhook_deliveries_record(jsonb_agg(jsonb_build_object('id', o.id, 'attempt', 1, 'status', 204)))
+  FROM cc.webhook_outbox AS o WHERE o.state = 'delivering';
+SELECT payload->'data' AS data, state FROM cc.webhook_outbox ORDER BY event_seq;
+-- A waiting delivery left with nothing ahead of it (its promotion missed,
+-- e.g. queued while the one ahead was being recorded) is found by the sweep.
+UPDATE cc.webhook_outbox SET state = 'delivered', delivered_at = now() WHERE state = 'pending';
+SELECT count(*) AS claimed_without_sweep FROM cc.webhook_deliveries_claim(10);
+SELECT (c.body::jsonb)->'data' AS claimed_after_sweep FROM cc.webhook_deliveries_claim(10, true) AS c;
+SELECT name, waiting, pending, delivering, delivered, dead FROM cc.webhook_stats;
+ROLLBACK;
+
+BEGIN;
 -- At most webhooks.max_in_flight deliveries of one webhook at a time.
 INSERT INTO cc.webhooks (id, name, url) VALUES ('00000000-0000-0000-0000-00000000000b', 'audit', 'http://127.0.0.1:9/audit');
 UPDATE cc.settings SET value = '2' WHERE key = 'webhooks.max_in_flight';
@@ -133,7 +152,7 @@ SELECT DISTINCT error FROM cc.webhook_attempts;
 -- A finished delivery can be sent again (same body and key, attempts from 0).
 UPDATE cc.webhook_outbox SET state = 'dead' WHERE state = 'pending';
 SELECT cc.webhook_redeliver(id) IS NOT NULL AS again FROM cc.webhook_outbox LIMIT 1;
-SELECT name, pending, delivering, delivered, dead FROM cc.webhook_stats;
+SELECT name, waiting, pending, delivering, delivered, dead FROM cc.webhook_stats;
 ROLLBACK;
 SELECT cc.webhook_redeliver('00000000-0000-0000-0000-00000000ffff');
 

@@ -143,12 +143,19 @@ CREATE FUNCTION cc.event_append(
     queue_id    uuid DEFAULT NULL,
     command_id  uuid DEFAULT NULL)
 RETURNS bigint
-LANGUAGE sql
-SET search_path = pg_catalog, cc
+LANGUAGE plpgsql
 AS $$
+DECLARE
+    seq bigint;
+BEGIN
+    -- PL/pgSQL keeps its plan for the session; a SQL function with SET would
+    -- be planned again at every event.  Names are schema-qualified instead.
     INSERT INTO cc.events (type, data, call_id, leg_id, agent_id, queue_id, command_id)
-    VALUES (type, coalesce(data, '{}'), call_id, leg_id, agent_id, queue_id, command_id)
-    RETURNING seq;
+    VALUES (event_append.type, coalesce(event_append.data, '{}'), event_append.call_id, event_append.leg_id,
+            event_append.agent_id, event_append.queue_id, event_append.command_id)
+    RETURNING events.seq INTO seq;
+    RETURN seq;
+END;
 $$;
 COMMENT ON FUNCTION cc.event_append(text, jsonb, uuid, uuid, uuid, uuid, uuid) IS
     'Appends an event and returns its seq; the cc_events notification is sent on commit.';

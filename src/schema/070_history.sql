@@ -272,7 +272,7 @@ CREATE TABLE cc.webhook_outbox (
     call_id         uuid,
     order_key       uuid,
     payload         jsonb       NOT NULL,
-    idempotency_key text        NOT NULL UNIQUE DEFAULT gen_random_uuid()::text,
+    idempotency_key text        NOT NULL DEFAULT gen_random_uuid()::text,
     state           text        NOT NULL DEFAULT 'pending',
     attempts        integer     NOT NULL DEFAULT 0,
     next_attempt_at timestamptz NOT NULL DEFAULT now(),
@@ -282,8 +282,8 @@ CREATE TABLE cc.webhook_outbox (
     last_status     integer,
     last_error      text,
     created_at      timestamptz NOT NULL DEFAULT now(),
-    CONSTRAINT webhook_outbox_state_in_pending_delivering_delivered_dead
-        CHECK (state IN ('pending', 'delivering', 'delivered', 'dead')),
+    CONSTRAINT webhook_outbox_state_in_waiting_pending_delivering_etc
+        CHECK (state IN ('waiting', 'pending', 'delivering', 'delivered', 'dead')),
     CONSTRAINT webhook_outbox_attempts_not_negative
         CHECK (attempts >= 0),
     CONSTRAINT webhook_outbox_delivered_iff_delivered_at
@@ -303,8 +303,8 @@ COMMENT ON COLUMN cc.webhook_outbox.event_type IS 'Type of the event (e.g. call.
 COMMENT ON COLUMN cc.webhook_outbox.call_id IS 'Call the event concerns, if any.';
 COMMENT ON COLUMN cc.webhook_outbox.order_key IS 'Deliveries with the same key (the call, else the agent) reach a webhook one at a time, in event_seq order.';
 COMMENT ON COLUMN cc.webhook_outbox.payload IS 'JSON body posted.';
-COMMENT ON COLUMN cc.webhook_outbox.idempotency_key IS 'Sent with every attempt so the receiver can drop duplicates. Unique.';
-COMMENT ON COLUMN cc.webhook_outbox.state IS 'pending, delivering (claimed by cc http), delivered, dead (max attempts reached or a final 4xx).';
+COMMENT ON COLUMN cc.webhook_outbox.idempotency_key IS 'Sent with every attempt (Idempotency-Key) so the receiver can drop duplicates: a random UUID, the delivery id when queued by a trigger.';
+COMMENT ON COLUMN cc.webhook_outbox.state IS 'waiting (behind an earlier delivery of its order key), pending, delivering (claimed by cc http), delivered, dead (max attempts reached or a final status).';
 COMMENT ON COLUMN cc.webhook_outbox.attempts IS 'Attempts made so far.';
 COMMENT ON COLUMN cc.webhook_outbox.next_attempt_at IS 'When the next attempt is due (back-off with jitter, or Retry-After).';
 COMMENT ON COLUMN cc.webhook_outbox.claimed_at IS 'When cc http claimed the delivery (a claim left by a dead worker is taken back).';
@@ -314,9 +314,9 @@ COMMENT ON COLUMN cc.webhook_outbox.last_status IS 'HTTP status of the last atte
 COMMENT ON COLUMN cc.webhook_outbox.last_error IS 'Error of the last attempt (timeout, connection refused, ...).';
 COMMENT ON COLUMN cc.webhook_outbox.created_at IS 'When the delivery was queued.';
 CREATE INDEX webhook_outbox_due ON cc.webhook_outbox (webhook_id, next_attempt_at) WHERE state = 'pending';
-CREATE INDEX webhook_outbox_order ON cc.webhook_outbox (webhook_id, order_key, event_seq) WHERE state IN ('pending', 'delivering');
-CREATE INDEX webhook_outbox_delivering ON cc.webhook_outbox (claimed_at) WHERE state = 'delivering';
-CREATE INDEX webhook_outbox_event ON cc.webhook_outbox (event_id);
+CREATE INDEX webhook_outbox_order ON cc.webhook_outbox (webhook_id, order_key, event_seq) WHERE state IN ('waiting', 'pending', 'delivering');
+CREATE INDEX webhook_outbox_next_due ON cc.webhook_outbox (next_attempt_at) WHERE state = 'pending';
+CREATE INDEX webhook_outbox_delivering ON cc.webhook_outbox (webhook_id, claimed_at) WHERE state = 'delivering';
 CREATE INDEX webhook_outbox_finished ON cc.webhook_outbox (created_at) WHERE state IN ('delivered', 'dead');
 
 CREATE TABLE cc.webhook_attempts (

@@ -112,6 +112,8 @@ def test_2_receiver_down_backs_off_then_dead(cluster):
     # base 200 ms, equal jitter: gap k is in [100, 200] * 2^(k-1) ms, plus the work
     assert gaps[0] >= 0.1 and gaps[1] >= 0.2 and gaps[2] >= 0.4, "gaps %r" % gaps
     assert gaps[2] > gaps[0], "no back-off: gaps %r" % gaps
+    # ... and the first retry comes at its time, not at the next periodic rescan (2 s)
+    assert gaps[0] < 1.5, "the first retry waited %.2f s instead of about 0.2 s" % gaps[0]
     state = _deliveries(cluster, hook)[0]
     assert state[:2] == ("dead", 4), state
     time.sleep(1.5)

@@ -31,8 +31,8 @@
 #include "worker_common.h"
 
 static void recover_txn(void *arg);
-static void claim_txn(void *arg);
-static void record_webhooks_txn(void *arg);
+static void cycle_txn(void *arg);
+static void record_webhooks(HttpJob *jobs);
 static void record_requests_txn(void *arg);
 static void record_request(HttpJob *job);
 static char *xstrdup(const char *s);
@@ -140,8 +140,9 @@ claim_webhooks(HttpClaim *claim)
 	uint64		i;
 
 	ret = SPI_execute_with_args("SELECT id::text, attempt, url, body, headers, secret, timeout_ms "
-								"FROM cc.webhook_deliveries_claim($1)",
-								1, (Oid[]) {INT4OID}, (Datum[]) {Int32GetDatum(claim->max_webhooks)},
+								"FROM cc.webhook_deliveries_claim($1, $2)",
+								2, (Oid[]) {INT4OID, BOOLOID},
+								(Datum[]) {Int32GetDatum(claim->max_webhooks), BoolGetDatum(claim->sweep)},
 								NULL, false, 0);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "cc.webhook_deliveries_claim failed: %d", ret);
@@ -214,42 +215,67 @@ claim_requests(HttpClaim *claim)
 	}
 }
 
-/* claim_txn claims deliveries and requests, then asks when the next later attempt is due. */
-static void
-claim_txn(void *arg)
+/* Arguments of cycle_txn. */
+typedef struct CycleArgs
 {
-	HttpClaim  *claim = (HttpClaim *) arg;
+	HttpJob    *webhooks;		/* finished deliveries to record */
+	HttpClaim  *claim;			/* NULL: record only */
+} CycleArgs;
+
+/*
+ * cycle_txn records finished deliveries, then claims deliveries and
+ * requests and asks when the next later attempt is due, in one
+ * asynchronously committed transaction.
+ */
+static void
+cycle_txn(void *arg)
+{
+	CycleArgs  *args = (CycleArgs *) arg;
+	HttpClaim  *claim = args->claim;
 	bool		isnull;
 	Datum		due;
 
 	if (SPI_execute("SET LOCAL synchronous_commit = off", false, 0) != SPI_OK_UTILITY)
 		elog(ERROR, "SET synchronous_commit failed");
+	if (args->webhooks)
+		record_webhooks(args->webhooks);
+	if (claim == NULL)
+		return;
 	if (claim->max_webhooks > 0)
 		claim_webhooks(claim);
 	if (claim->max_requests > 0)
 		claim_requests(claim);
-	if (SPI_execute("SELECT cc.http_next_due_ms()", true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+	if (SPI_execute("SELECT cc.http_next_due_ms()", false, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "cc.http_next_due_ms failed");
 	due = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 	claim->next_due_ms = isnull ? -1 : (long) DatumGetInt64(due);
 }
 
 /*
- * http_store_claim fills claim->jobs with up to max_webhooks deliveries and
- * max_requests requests.  If the transaction fails, nothing was claimed and
- * no job is returned.
+ * http_store_cycle records the finished deliveries of the list (webhook
+ * jobs only) and, with a claim, fills claim->jobs with up to max_webhooks
+ * deliveries and max_requests requests.  If the transaction fails nothing
+ * was recorded nor claimed: the caller keeps the finished jobs.
  */
 bool
-http_store_claim(HttpClaim *claim)
+http_store_cycle(HttpJob *webhooks, HttpClaim *claim)
 {
-	claim->jobs = NULL;
-	claim->n_webhooks = claim->n_requests = 0;
-	claim->next_due_ms = -1;
-	if (cc_worker_transaction("cc http: claim", claim_txn, claim))
+	CycleArgs	args = {webhooks, claim};
+
+	if (claim)
+	{
+		claim->jobs = NULL;
+		claim->n_webhooks = claim->n_requests = 0;
+		claim->next_due_ms = -1;
+	}
+	if (cc_worker_transaction("cc http: record and claim", cycle_txn, &args))
 		return true;
-	http_jobs_free(claim->jobs);
-	claim->jobs = NULL;
-	claim->n_webhooks = claim->n_requests = 0;
+	if (claim)
+	{
+		http_jobs_free(claim->jobs);
+		claim->jobs = NULL;
+		claim->n_webhooks = claim->n_requests = 0;
+	}
 	return false;
 }
 
@@ -310,11 +336,11 @@ headers_json(HttpJob *job)
 }
 
 /*
- * record_webhooks_txn records the attempts of finished deliveries in one
- * call of cc.webhook_deliveries_record (a JSON array of outcomes).
+ * record_webhooks records the attempts of finished deliveries in one call
+ * of cc.webhook_deliveries_record (a JSON array of outcomes).
  */
 static void
-record_webhooks_txn(void *arg)
+record_webhooks(HttpJob *jobs)
 {
 	HttpJob    *job;
 	StringInfoData buf;
@@ -323,7 +349,7 @@ record_webhooks_txn(void *arg)
 
 	initStringInfo(&buf);
 	appendStringInfoChar(&buf, '[');
-	for (job = (HttpJob *) arg; job != NULL; job = job->next)
+	for (job = jobs; job != NULL; job = job->next)
 	{
 		const char *error;
 
@@ -350,8 +376,6 @@ record_webhooks_txn(void *arg)
 	appendStringInfoChar(&buf, ']');
 	if (first)
 		return;
-	if (SPI_execute("SET LOCAL synchronous_commit = off", false, 0) != SPI_OK_UTILITY)
-		elog(ERROR, "SET synchronous_commit failed");
 	ret = SPI_execute_with_args("SELECT cc.webhook_deliveries_record($1::jsonb)", 1, (Oid[]) {TEXTOID},
 								(Datum[]) {CStringGetTextDatum(buf.data)}, NULL, false, 1);
 	if (ret != SPI_OK_SELECT)
@@ -450,28 +474,14 @@ record_requests_txn(void *arg)
 }
 
 /*
- * http_store_record records finished attempts: webhook deliveries in one
- * asynchronous transaction, request answers in a synchronous one.  False
- * if a transaction failed: the caller keeps the jobs and tries again.
+ * http_store_record_requests records the finished request attempts of the
+ * list in one synchronously committed transaction (their answers move
+ * calls).  False if it failed: the caller keeps the jobs.
  */
 bool
-http_store_record(HttpJob *jobs)
+http_store_record_requests(HttpJob *requests)
 {
-	HttpJob    *job;
-	bool		webhooks = false;
-	bool		requests = false;
-	bool		ok = true;
-
-	for (job = jobs; job != NULL; job = job->next)
-	{
-		if (job->kind == HTTP_JOB_WEBHOOK)
-			webhooks = true;
-		else
-			requests = true;
-	}
-	if (webhooks)
-		ok = cc_worker_transaction("cc http: record deliveries", record_webhooks_txn, jobs);
-	if (requests && ok)
-		ok = cc_worker_transaction("cc http: record answers", record_requests_txn, jobs);
-	return ok;
+	if (requests == NULL)
+		return true;
+	return cc_worker_transaction("cc http: record answers", record_requests_txn, requests);
 }

@@ -40,6 +40,7 @@ PGDLLEXPORT void cc_http_main(Datum main_arg);
 #define HTTP_CLAIM_BATCH 500		/* most deliveries claimed per transaction */
 #define HTTP_REQUEST_BATCH 100		/* most requests claimed per transaction */
 #define HTTP_RECOVER_MS 60000		/* how often dead claims are looked for */
+#define HTTP_SWEEP_MS 5000			/* how often waiting deliveries are checked (cc.webhook_deliveries_unblock) */
 #define HTTP_MAX_WAIT_MS 1000		/* the loop turns at least this often */
 #define HTTP_RECORD_TRIES 3			/* tries to record an outcome before leaving it to recovery */
 
@@ -52,7 +53,8 @@ static HttpJob *unrecorded = NULL;	/* finished jobs whose recording failed */
 static void http_cleanup(int code, Datum arg);
 static void build_wait_set(void);
 static long wait_timeout(TimestampTz next_claim, TimestampTz next_recover);
-static void record_finished(bool *claim_wanted);
+static void keep_failed(HttpJob *list);
+static void cycle(bool want_claim, bool sweep, HttpClaim *claim, bool *claimed);
 static void start_jobs(HttpJob *jobs);
 
 /* http_cleanup releases libcurl at process exit. */
@@ -136,53 +138,98 @@ start_jobs(HttpJob *jobs)
 }
 
 /*
- * record_finished records what libcurl finished (and what could not be
- * recorded before).  A recorded delivery may free the next one of its call,
- * so a claim follows.
+ * keep_failed keeps the jobs whose outcome could not be recorded, to try
+ * again next turn, up to HTTP_RECORD_TRIES times (then recovery takes the
+ * delivery or request back and retries it).
  */
 static void
-record_finished(bool *claim_wanted)
+keep_failed(HttpJob *list)
 {
-	HttpJob    *done = http_transfer_take_finished();
-	HttpJob    *keep = NULL;
-
-	if (unrecorded)
+	while (list)
 	{
-		HttpJob    *tail = unrecorded;
+		HttpJob    *next = list->next;
 
-		while (tail->next)
-			tail = tail->next;
-		tail->next = done;
-		done = unrecorded;
-		unrecorded = NULL;
-	}
-	if (done == NULL)
-		return;
-	if (http_store_record(done))
-	{
-		http_jobs_free(done);
-		*claim_wanted = true;
-		return;
-	}
-	while (done)
-	{
-		HttpJob    *next = done->next;
-
-		if (++done->record_tries >= HTTP_RECORD_TRIES)
+		if (++list->record_tries >= HTTP_RECORD_TRIES)
 		{
 			ereport(LOG,
 					(errmsg("cc http: giving up recording attempt %d of %s; recovery will retry it",
-							done->attempt, done->id)));
-			http_job_free(done);
+							list->attempt, list->id)));
+			http_job_free(list);
 		}
 		else
 		{
-			done->next = keep;
-			keep = done;
+			list->next = unrecorded;
+			unrecorded = list;
 		}
-		done = next;
+		list = next;
 	}
-	unrecorded = keep;
+}
+
+/*
+ * cycle records what libcurl finished (request answers in their own
+ * synchronous transaction, deliveries with the claim) and claims new work
+ * when wanted, due, or when a recorded delivery may have let the next one
+ * of its call go.  Returns whether a claim was made and the claim.
+ */
+static void
+cycle(bool want_claim, bool sweep, HttpClaim *claim, bool *claimed)
+{
+	HttpJob    *done = http_transfer_take_finished();
+	HttpJob    *webhooks = NULL;
+	HttpJob    *requests = NULL;
+
+	*claimed = false;
+	/* split what finished (and what could not be recorded before) by kind */
+	while (unrecorded || done)
+	{
+		HttpJob    *job;
+
+		if (unrecorded)
+		{
+			job = unrecorded;
+			unrecorded = job->next;
+		}
+		else
+		{
+			job = done;
+			done = job->next;
+		}
+		if (job->kind == HTTP_JOB_WEBHOOK)
+		{
+			job->next = webhooks;
+			webhooks = job;
+		}
+		else
+		{
+			job->next = requests;
+			requests = job;
+		}
+	}
+	if (requests)
+	{
+		if (http_store_record_requests(requests))
+			http_jobs_free(requests);
+		else
+			keep_failed(requests);
+	}
+	if (webhooks)
+		want_claim = true;
+	want_claim = want_claim && http_transfer_in_flight() < HTTP_MAX_IN_FLIGHT;
+	if (webhooks == NULL && !want_claim)
+		return;
+	if (want_claim)
+	{
+		claim->max_webhooks = Min(HTTP_CLAIM_BATCH, HTTP_MAX_IN_FLIGHT - http_transfer_in_flight());
+		claim->max_requests = HTTP_REQUEST_BATCH;
+		claim->sweep = sweep;
+	}
+	if (http_store_cycle(webhooks, want_claim ? claim : NULL))
+	{
+		http_jobs_free(webhooks);
+		*claimed = want_claim;
+	}
+	else
+		keep_failed(webhooks);
 }
 
 /* cc_http_main is the entry point of cc http (exit code 1: restarted, see cc_sip_main). */
@@ -191,6 +238,7 @@ cc_http_main(Datum main_arg)
 {
 	static const char *const channels[] = {"cc_http"};
 	TimestampTz next_claim;
+	TimestampTz next_sweep;
 	TimestampTz next_recover;
 	bool		claim_wanted = true;
 	WaitEvent  *occurred = NULL;
@@ -215,6 +263,7 @@ cc_http_main(Datum main_arg)
 	(void) cc_loopback_maintain(loopback);
 	http_store_recover(true);
 	next_claim = GetCurrentTimestamp();
+	next_sweep = next_claim;
 	next_recover = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), HTTP_RECOVER_MS);
 	build_wait_set();
 
@@ -232,7 +281,7 @@ cc_http_main(Datum main_arg)
 			occurred = occurred ? repalloc(occurred, sizeof(WaitEvent) * occurred_size)
 				: MemoryContextAlloc(TopMemoryContext, sizeof(WaitEvent) * occurred_size);
 		}
-		n = WaitEventSetWait(wait_set, wait_timeout(next_claim, next_recover), occurred, occurred_size,
+		n = WaitEventSetWait(wait_set, wait_timeout(Min(next_claim, next_sweep), next_recover), occurred, occurred_size,
 							 PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 		pg_atomic_fetch_add_u64(&cc_shared->http.loops, 1);
@@ -254,8 +303,6 @@ cc_http_main(Datum main_arg)
 		}
 		http_transfer_timer_check();
 
-		record_finished(&claim_wanted);
-
 		if (cc_loopback_maintain(loopback))
 		{
 			/* a new connection: what was notified meanwhile is claimed now */
@@ -271,14 +318,16 @@ cc_http_main(Datum main_arg)
 			claim_wanted = true;
 		}
 
-		if ((claim_wanted || now >= next_claim) && http_transfer_in_flight() < HTTP_MAX_IN_FLIGHT)
 		{
 			HttpClaim	claim;
+			bool		claimed;
+			bool		rescan = now >= next_claim;
+			bool		sweep = now >= next_sweep;
 
-			claim.max_webhooks = Min(HTTP_CLAIM_BATCH, HTTP_MAX_IN_FLIGHT - http_transfer_in_flight());
-			claim.max_requests = HTTP_REQUEST_BATCH;
-			claim_wanted = false;
-			if (http_store_claim(&claim))
+			cycle(claim_wanted || rescan || sweep, sweep, &claim, &claimed);
+			if (claimed && sweep)
+				next_sweep = TimestampTzPlusMilliseconds(now, HTTP_SWEEP_MS);
+			if (claimed)
 			{
 				start_jobs(claim.jobs);
 				/* a full batch: more may be due at once */
@@ -288,8 +337,13 @@ cc_http_main(Datum main_arg)
 														 ? Min(claim.next_due_ms, cc_command_rescan_ms)
 														 : cc_command_rescan_ms);
 			}
-			else
+			else if (claim_wanted || rescan || sweep)
+			{
+				/* failed, or every slot in flight (a finished job claims again) */
 				next_claim = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), 1000);
+				next_sweep = Max(next_sweep, next_claim);
+				claim_wanted = false;
+			}
 		}
 	}
 
