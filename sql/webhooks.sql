@@ -231,3 +231,9 @@ UPDATE cc.http_requests SET claimed_pid = 1 WHERE id = :'req4';
 SELECT cc.http_recover() AS recovered;
 SELECT state, attempts, error FROM cc.http_requests WHERE id = :'req4';
 ROLLBACK;
+
+-- The headers of HTTP requests may carry tokens: cc_admin reads them, the
+-- other roles read the rest of the table.
+SELECT r AS role, has_column_privilege(r, 'cc.http_requests', 'headers', 'SELECT') AS headers,
+       has_column_privilege(r, 'cc.http_requests', 'status', 'SELECT') AS status
+  FROM unnest(ARRAY['cc_admin', 'cc_app', 'cc_agent', 'cc_reporting']) AS r ORDER BY 1;
