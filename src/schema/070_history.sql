@@ -1,5 +1,7 @@
--- 070_history.sql: what stays after a call: CDRs, recordings, the agent
--- state log, and the webhook outbox.
+-- 070_history.sql: what stays after a call: CDRs and their legs,
+-- recordings, the agent state log, and the webhook outbox with every
+-- delivery attempt.  CDRs are written by 120_cdrs.sql, the agent state log
+-- by a trigger (122_change_events.sql), deliveries by 121_webhooks.sql.
 --
 -- History rows copy the names they need (agent, queue) and refer to live
 -- rows (calls, legs) by id without foreign keys, so they outlive the

@@ -8,7 +8,9 @@
 -- a row directly: <thing>.created when a row appears, <thing>.state_changed
 -- (offers: offer.decided) when its state moves, with {"from", "to"}.  The
 -- agent trigger also writes cc.agent_state_log, the source of the agent
--- trajectory and state durations: nobody inserts there by hand.  The full
+-- trajectory and state durations: nobody inserts there by hand.  The
+-- trigger functions are SECURITY DEFINER so that a role allowed to change a
+-- row (cc_app inserting a command) needs no right on cc.events.  The full
 -- catalogue of event types is docs/events.md.
 
 CREATE FUNCTION cc.calls_events() RETURNS trigger
