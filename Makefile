@@ -25,7 +25,7 @@ PG_CPPFLAGS = -I$(srcdir)/src -I$(srcdir)/workers $(SOFIA_CFLAGS) -I$(shell $(PG
 PG_CFLAGS   = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare
 # Every library the workers use is linked into the one module, even where the
 # foundation does not call it yet (--no-as-needed keeps them in NEEDED).
-SHLIB_LINK  = -Wl,--no-as-needed $(SOFIA_LIBS) -lspandsp -lcurl \
+SHLIB_LINK  = -Wl,--no-as-needed $(SOFIA_LIBS) -lspandsp -lcurl -lcrypto \
               -lflite_cmu_us_slt -lflite_usenglish -lflite_cmulex -lflite \
               -L$(shell $(PG_CONFIG) --libdir) -lpq -lm -Wl,--as-needed
 

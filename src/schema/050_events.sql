@@ -2,7 +2,24 @@
 --
 -- Every change of a call, leg, agent, queue entry or command is appended to
 -- cc.events (append-only, partitioned by day) and announced on the
--- cc_events channel.  A call's events, in order, are its timeline.
+-- cc_events channel.  A call's events, in order, are its timeline
+-- (cc.call_timeline, 122_timeline.sql).  Webhook subscriptions turn events
+-- into outbox rows in the same transaction (121_webhooks.sql).  The
+-- catalogue of event types is docs/events.md.
+
+-- cc.setting_int reads an integer setting of cc.settings (maintenance jobs
+-- and the webhook back-off use it), falling back when it is missing.
+CREATE FUNCTION cc.setting_int(key text, fallback integer) RETURNS integer
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, cc
+AS $$
+    SELECT coalesce((SELECT CASE WHEN jsonb_typeof(s.value) = 'number' THEN s.value::text::numeric::integer
+                                 WHEN s.value #>> '{}' ~ '^[0-9]+$' THEN (s.value #>> '{}')::integer END
+                       FROM cc.settings AS s WHERE s.key = setting_int.key),
+                    fallback);
+$$;
+COMMENT ON FUNCTION cc.setting_int(text, integer) IS
+    'The integer value of setting key in cc.settings (a JSON number, or a string of digits), or fallback when it is missing or not an integer.';
 
 CREATE SEQUENCE cc.events_seq;
 COMMENT ON SEQUENCE cc.events_seq IS 'Order of events across the site: cc.events.seq.';
@@ -42,6 +59,7 @@ COMMENT ON COLUMN cc.events.data IS 'Details of the event (a JSON object).';
 
 CREATE INDEX events_call ON cc.events (call_id, seq) WHERE call_id IS NOT NULL;
 CREATE INDEX events_command ON cc.events (command_id) WHERE command_id IS NOT NULL;
+CREATE INDEX events_agent ON cc.events (agent_id, at) WHERE agent_id IS NOT NULL;
 CREATE INDEX events_type_at ON cc.events (type, at);
 
 -- Rows outside every daily partition land here, so no event is ever refused.
@@ -106,11 +124,13 @@ BEGIN
         EXECUTE format('DROP TABLE cc.%I', part.relname);
         dropped := dropped + 1;
     END LOOP;
+    -- Rows that landed in the default partition age out too.
+    DELETE FROM cc.events_default WHERE at < current_date - keep_days;
     RETURN dropped;
 END;
 $$;
 COMMENT ON FUNCTION cc.events_drop_partitions(integer) IS
-    'Drops daily partitions of cc.events older than keep_days; returns how many. Run daily by pg_cron.';
+    'Drops daily partitions of cc.events older than keep_days (and deletes older rows of cc.events_default); returns how many partitions. Run daily by pg_cron with the events.retention_days setting.';
 
 SELECT cc.events_create_partitions(7);
 
@@ -123,12 +143,19 @@ CREATE FUNCTION cc.event_append(
     queue_id    uuid DEFAULT NULL,
     command_id  uuid DEFAULT NULL)
 RETURNS bigint
-LANGUAGE sql
-SET search_path = pg_catalog, cc
+LANGUAGE plpgsql
 AS $$
+DECLARE
+    seq bigint;
+BEGIN
+    -- PL/pgSQL keeps its plan for the session; a SQL function with SET would
+    -- be planned again at every event.  Names are schema-qualified instead.
     INSERT INTO cc.events (type, data, call_id, leg_id, agent_id, queue_id, command_id)
-    VALUES (type, coalesce(data, '{}'), call_id, leg_id, agent_id, queue_id, command_id)
-    RETURNING seq;
+    VALUES (event_append.type, coalesce(event_append.data, '{}'), event_append.call_id, event_append.leg_id,
+            event_append.agent_id, event_append.queue_id, event_append.command_id)
+    RETURNING events.seq INTO seq;
+    RETURN seq;
+END;
 $$;
 COMMENT ON FUNCTION cc.event_append(text, jsonb, uuid, uuid, uuid, uuid, uuid) IS
     'Appends an event and returns its seq; the cc_events notification is sent on commit.';
@@ -158,6 +185,9 @@ COMMENT ON FUNCTION cc.events_notify() IS
 CREATE TRIGGER events_notify AFTER INSERT ON cc.events
     FOR EACH ROW EXECUTE FUNCTION cc.events_notify();
 
--- Daily maintenance by pg_cron (minute granularity is plenty for this).
+-- Daily maintenance by pg_cron (minute granularity is plenty for this); the
+-- retention of CDRs, recordings and deliveries is cc.retention_apply
+-- (129_retention.sql).
 SELECT cron.schedule('cc_events_partitions', '7 0 * * *',
-                     'SELECT cc.events_create_partitions(7); SELECT cc.events_drop_partitions(90);');
+                     'SELECT cc.events_create_partitions(7); '
+                     'SELECT cc.events_drop_partitions(cc.setting_int(''events.retention_days'', 90));');

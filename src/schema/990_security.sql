@@ -9,7 +9,8 @@
 --                 queues, calls the functions (agent_set_state, ...);
 --   cc_reporting  read-only reporting on every table.
 -- Secrets (digest HA1s, the register_out password, webhook secrets, the
--- nonce key) are never readable by cc_app, cc_agent or cc_reporting:
+-- headers of outbound HTTP requests, which may carry tokens, the nonce key)
+-- are never readable by cc_app, cc_agent or cc_reporting:
 -- those roles get column-level SELECT on the other columns of such tables,
 -- and cc.agents_public shows agents without their secret.
 
@@ -54,7 +55,8 @@ BEGIN
         SELECT c.oid::regclass AS rel, array_agg(s.col) AS secret_cols
           FROM (VALUES ('agents', 'sip_ha1'), ('phones', 'sip_ha1'),
                        ('trunks', 'sip_ha1'), ('trunks', 'password'),
-                       ('webhooks', 'secret'), ('webhooks', 'auth_secret')) AS s (tab, col)
+                       ('webhooks', 'secret'), ('webhooks', 'auth_secret'),
+                       ('http_requests', 'headers')) AS s (tab, col)
           JOIN pg_class c ON c.relname = s.tab AND c.relnamespace = 'cc'::regnamespace
          GROUP BY c.oid
     LOOP
