@@ -64,7 +64,7 @@ SELECT regress.flow('vars', $$[
    "connections": {"next": "end"}},
   {"id": "end", "type": "end"}]$$) IS NOT NULL;
 SELECT regress.sim('vars', '{"caller": "1001", "steps": []}');
-SELECT cc.flow_merge_custom_data('{"a": 1, "b": 2}', '{"b": "", "c": 3, "a": "x"}');
+SELECT cc.custom_data_merge('{"a": 1, "b": 2}', '{"b": "", "c": 3, "a": "x"}');
 
 -- condition: branches in order, conditions joined by AND, numbers compared
 -- as numbers (10 > 9), texts as texts, a missing variable as "", then the

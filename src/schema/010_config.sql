@@ -33,6 +33,20 @@ INSERT INTO cc.settings (key, value, description) VALUES
     ('events.retention_days', '90', 'Days events are kept.'),
     ('callback.expiry_hours', '24', 'Hours after which a queue callback request that was not served expires.');
 
+-- cc.setting_int reads an integer setting of cc.settings (retention, webhook
+-- back-off, call-control timeouts), falling back when it is missing.
+CREATE FUNCTION cc.setting_int(key text, fallback integer) RETURNS integer
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, cc
+AS $$
+    SELECT coalesce((SELECT CASE WHEN jsonb_typeof(s.value) = 'number' THEN s.value::text::numeric::integer
+                                 WHEN s.value #>> '{}' ~ '^[0-9]+$' THEN (s.value #>> '{}')::integer END
+                       FROM cc.settings AS s WHERE s.key = setting_int.key),
+                    fallback);
+$$;
+COMMENT ON FUNCTION cc.setting_int(text, integer) IS
+    'The integer value of setting key in cc.settings (a JSON number, or a string of digits), or fallback when it is missing or not an integer.';
+
 -- prompts --------------------------------------------------------------------
 
 CREATE TABLE cc.prompts (

@@ -7,20 +7,6 @@
 -- into outbox rows in the same transaction (121_webhooks.sql).  The
 -- catalogue of event types is docs/events.md.
 
--- cc.setting_int reads an integer setting of cc.settings (maintenance jobs
--- and the webhook back-off use it), falling back when it is missing.
-CREATE FUNCTION cc.setting_int(key text, fallback integer) RETURNS integer
-LANGUAGE sql STABLE
-SET search_path = pg_catalog, cc
-AS $$
-    SELECT coalesce((SELECT CASE WHEN jsonb_typeof(s.value) = 'number' THEN s.value::text::numeric::integer
-                                 WHEN s.value #>> '{}' ~ '^[0-9]+$' THEN (s.value #>> '{}')::integer END
-                       FROM cc.settings AS s WHERE s.key = setting_int.key),
-                    fallback);
-$$;
-COMMENT ON FUNCTION cc.setting_int(text, integer) IS
-    'The integer value of setting key in cc.settings (a JSON number, or a string of digits), or fallback when it is missing or not an integer.';
-
 CREATE SEQUENCE cc.events_seq;
 COMMENT ON SEQUENCE cc.events_seq IS 'Order of events across the site: cc.events.seq.';
 

@@ -106,17 +106,6 @@ $$;
 COMMENT ON FUNCTION cc.flow_add_choice(cc.calls, jsonb, text, text, text, text, jsonb) IS
     'Records what the caller chose, for the CDR (cc.calls.choices: node, kind menu|survey|collect|speech, key, label, variable, value, at) and as a flow.choice event.';
 
-CREATE FUNCTION cc.flow_merge_custom_data(old jsonb, patch jsonb) RETURNS jsonb
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
-AS $$
-    -- IBM's rule: new keys added, existing keys overwritten, a key set to "" removed
-    SELECT coalesce(old, '{}')
-           - coalesce((SELECT array_agg(key) FROM jsonb_each(patch) WHERE value = '""'::jsonb), '{}')
-           || coalesce((SELECT jsonb_object_agg(key, value) FROM jsonb_each(patch) WHERE value <> '""'::jsonb), '{}');
-$$;
-COMMENT ON FUNCTION cc.flow_merge_custom_data(jsonb, jsonb) IS
-    'Merges cdr_custom_data into a call''s custom data by IBM''s rules: new keys are added, existing ones overwritten, a key set to "" is removed.';
-
 CREATE FUNCTION cc.flow_prompt_action(c cc.calls, prompt jsonb, extra jsonb DEFAULT '{}') RETURNS jsonb
 LANGUAGE plpgsql
 SET search_path = pg_catalog, cc

@@ -126,7 +126,7 @@ BEGIN
                                                    THEN to_jsonb(cc.flow_substitute(v #>> '{}', vars || patch)) ELSE v END);
     END LOOP;
     IF data <> '{}' THEN
-        UPDATE cc.calls SET custom_data = cc.flow_merge_custom_data(custom_data, data) WHERE id = c.id;
+        UPDATE cc.calls SET custom_data = cc.custom_data_merge(custom_data, data) WHERE id = c.id;
     END IF;
     PERFORM cc.flow_event(c, 'variables_set', jsonb_build_object('node', node->>'id', 'variables', nullif(patch, '{}'),
                                                                  'custom_data', nullif(data, '{}')));

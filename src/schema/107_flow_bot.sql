@@ -204,7 +204,7 @@ BEGIN
     END IF;
     data := doc #> '{context,integrations,voice_telephony,cdr_custom_data}';
     IF jsonb_typeof(data) = 'object' THEN
-        UPDATE cc.calls SET custom_data = cc.flow_merge_custom_data(custom_data, data) WHERE id = c.id;
+        UPDATE cc.calls SET custom_data = cc.custom_data_merge(custom_data, data) WHERE id = c.id;
     END IF;
     IF pos->>'looping' = 'true' THEN
         actions := '[{"type": "stop_media"}]';   -- the previous turn's loop lasts until this turn

@@ -127,15 +127,6 @@ $$;
 COMMENT ON FUNCTION cc.command_submit(text, uuid, jsonb) IS
     'Inserts a command of a kind for a call (null arguments dropped) and returns its id; cc sip is notified on commit. Runs with the caller''s rights.';
 
-CREATE FUNCTION cc.setting_int(key text, fallback integer) RETURNS integer
-LANGUAGE sql STABLE
-SET search_path = pg_catalog, cc
-AS $$
-    SELECT coalesce((SELECT CASE WHEN jsonb_typeof(s.value) = 'number' THEN (s.value #>> '{}')::numeric::integer END
-                       FROM cc.settings AS s WHERE s.key = setting_int.key), fallback)
-$$;
-COMMENT ON FUNCTION cc.setting_int(text, integer) IS 'A numeric setting of cc.settings as an integer, or fallback when unset or not a number.';
-
 CREATE FUNCTION cc.ring_timeout_ms(seconds integer) RETURNS integer
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, cc
