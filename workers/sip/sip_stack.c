@@ -15,6 +15,7 @@
 #include "sip_calls.h"
 #include "sip_request.h"
 #include "sip_stack.h"
+#include "sip_trunks.h"
 
 /* One outbound request in flight; the handle's magic. */
 typedef struct SipRequest
@@ -27,7 +28,7 @@ typedef struct SipRequest
 
 su_root_t  *sip_root = NULL;
 static su_home_t sip_home[1];
-static nua_t *sip_nua = NULL;
+nua_t	   *sip_nua = NULL;
 static bool sip_shutdown_done = false;
 static SipResult *results_head = NULL;
 static SipResult **results_tail = &results_head;
@@ -71,7 +72,7 @@ sip_stack_start(const char *listen_url)
 	sip_nua = nua_create(sip_root, sip_callback, NULL,
 						 NUTAG_URL(listen_url),
 						 SIPTAG_USER_AGENT_STR("pg_callcenter/0.1"),
-						 SIPTAG_ALLOW_STR("INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER, INFO, UPDATE"),
+						 SIPTAG_ALLOW_STR("INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER, INFO, UPDATE, REFER, NOTIFY"),
 						 NUTAG_APPL_METHOD("REGISTER"),
 						 NUTAG_ENABLEMESSAGE(0),
 						 NUTAG_ENABLEINVITE(1),
@@ -241,6 +242,16 @@ sip_callback(nua_event_t event, int status, char const *phrase,
 	if (owner != NULL && owner->kind == SIP_HANDLE_LEG)
 	{
 		sip_calls_callback(event, status, phrase, nua, nh, (SipLeg *) owner, sip, tags);
+		return;
+	}
+	if (owner != NULL && owner->kind == SIP_HANDLE_FORK)
+	{
+		sip_dial_callback(event, status, phrase, nua, nh, (SipFork *) owner, sip, tags);
+		return;
+	}
+	if (owner != NULL && owner->kind == SIP_HANDLE_TRUNK)
+	{
+		sip_trunks_callback(event, status, phrase, nua, nh, (SipTrunk *) owner, sip, tags);
 		return;
 	}
 

@@ -21,6 +21,7 @@
 #include "postmaster/bgworker.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
+#include "utils/memutils.h"
 
 #include "guc.h"
 #include "shmem.h"
@@ -29,6 +30,7 @@
 #include "sip_media.h"
 #include "sip_request.h"
 #include "sip_stack.h"
+#include "sip_trunks.h"
 #include "worker_common.h"
 
 PGDLLEXPORT void cc_sip_main(Datum main_arg);
@@ -130,6 +132,7 @@ void
 cc_sip_main(Datum main_arg)
 {
 	time_t		next_housekeeping = 0;
+	MemoryContext turn_context;
 
 	if (pipe(self_pipe) != 0 ||
 		fcntl(self_pipe[0], F_SETFL, O_NONBLOCK) != 0 ||
@@ -149,8 +152,18 @@ cc_sip_main(Datum main_arg)
 	sip_bus_prepare();
 	pgstat_report_activity(STATE_IDLE, NULL);
 
+	/*
+	 * What a loop turn pallocs outside a transaction (SDP, header strings,
+	 * action parameters) lives in this context, reset after each turn;
+	 * whatever lives longer has a context of its own (the legs', the
+	 * trunks').
+	 */
+	turn_context = AllocSetContextCreate(TopMemoryContext, "cc sip loop turn", ALLOCSET_DEFAULT_SIZES);
+	MemoryContextSwitchTo(turn_context);
+
 	while (!cc_shutdown_requested)
 	{
+		MemoryContextReset(turn_context);
 		su_root_step(sip_root, SIP_STEP_MS);
 		pg_atomic_fetch_add_u64(&cc_shared->sip.loops, 1);
 		if (cc_shutdown_requested)
@@ -164,6 +177,7 @@ cc_sip_main(Datum main_arg)
 		sip_bus_maintain();
 		sip_bus_fire_timers();
 		sip_bus_claim_and_run();
+		sip_trunks_process();
 
 		if (time(NULL) >= next_housekeeping)
 		{
@@ -174,6 +188,7 @@ cc_sip_main(Datum main_arg)
 
 	ereport(LOG, (errmsg("cc sip: shutting down")));
 	sip_calls_shutdown();
+	sip_trunks_shutdown();
 	sip_bus_disconnect();
 	sip_stack_stop();
 	proc_exit(1);
