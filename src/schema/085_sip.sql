@@ -205,7 +205,7 @@ DECLARE
     account     jsonb;
     owner       uuid;
     kind        text;
-    contact     jsonb;
+    binding     jsonb;
     expires     integer;
     bindings    text;
 BEGIN
@@ -228,9 +228,9 @@ BEGIN
     kind := account->>'kind';
     owner := (account->>'id')::uuid;
 
-    FOR contact IN SELECT * FROM jsonb_array_elements(coalesce(req->'contacts', '[]')) LOOP
-        expires := coalesce((contact->>'expires')::integer, (req->>'expires')::integer, 3600);
-        IF contact->>'uri' = '*' THEN
+    FOR binding IN SELECT * FROM jsonb_array_elements(coalesce(req->'contacts', '[]')) LOOP
+        expires := coalesce((binding->>'expires')::integer, (req->>'expires')::integer, 3600);
+        IF binding->>'uri' = '*' THEN
             IF expires <> 0 THEN
                 RETURN jsonb_build_object('status', 400, 'reason', 'Contact * needs Expires: 0');
             END IF;
@@ -243,14 +243,14 @@ BEGIN
                FROM cc.registrations AS r
               WHERE ((kind = 'agent' AND r.agent_id = owner) OR (kind = 'phone' AND r.phone_id = owner)
                      OR (kind = 'trunk' AND r.trunk_id = owner))
-                AND r.contact = contact->>'uri';
+                AND r.contact = binding->>'uri';
         ELSE
             IF kind = 'trunk' THEN
                 expires := (SELECT t.register_period_s FROM cc.trunks AS t WHERE t.id = owner);
             ELSE
                 expires := least(greatest(expires, 60), 7200);
             END IF;
-            PERFORM cc.registration_upsert(kind, owner, contact->>'uri', expires, req);
+            PERFORM cc.registration_upsert(kind, owner, binding->>'uri', expires, req);
         END IF;
     END LOOP;
 

@@ -190,3 +190,187 @@ def test_6_refer_from_agent_is_a_transfer_event_and_refer_sent_carries_headers(c
     assert r.ok, "UAS checking the BYE with Transfer-Target: %r\n%s" % (r, r.logs())
     l = _wait_leg(cluster, leg_id, lambda l: l["state"] == "ended", "leg ended by the transfer BYE")
     assert l["cause"] == "transferred", l
+
+
+# -- line 1 -------------------------------------------------------------------
+
+def test_1_register_digest_401_403_200_expiry_and_blocking(cluster):
+    """REGISTER without credentials: 401.  Wrong password: 403.  Right
+    password: 200 and a row in cc.registrations (contact, expiry, source
+    address, user agent).  Expires 0 removes it; expiry removes it (the
+    sweep of cc sip).  Five failures in a row from one address block it:
+    the sixth attempt gets 403 before its digest is looked at."""
+    su.unblock(cluster)
+    aid = su.agent(cluster, "Reg", "3001", "right")
+    cred = ["-s", "3001", "-au", "3001"]
+
+    r = su.sipp(cluster, "reg_no_credentials", extra=["-s", "3001"])
+    assert r.ok, "REGISTER without credentials did not get 401: %r\n%s" % (r, r.logs())
+    r = su.sipp(cluster, "reg_digest_wrong", keys={"expires": 120}, extra=cred + ["-ap", "wrong"])
+    assert r.ok, "wrong password did not get 403: %r\n%s" % (r, r.logs())
+    su.unblock(cluster)
+
+    phone_port = harness.free_port()
+    r = su.sipp(cluster, "reg_digest_ok", local_ip="127.0.0.3", port=phone_port, keys={"expires": 120},
+                extra=cred + ["-ap", "right"])
+    assert r.ok, "right password did not get 200: %r\n%s" % (r, r.logs())
+    rows = cluster.sql("SELECT contact, host(source_ip), user_agent, expires_at - now() FROM cc.registrations "
+                       "WHERE agent_id = %s", aid)
+    assert len(rows) == 1, rows
+    contact, source, ua, left = rows[0]
+    assert contact.startswith("sip:3001@127.0.0.3:") and source == "127.0.0.3" and ua == "sipp-agent", rows
+    assert 100 < left.total_seconds() <= 120, left
+
+    r = su.sipp(cluster, "reg_digest_ok", local_ip="127.0.0.3", port=phone_port, keys={"expires": 0},
+                extra=cred + ["-ap", "right"])
+    assert r.ok, r.logs()
+    assert cluster.one("SELECT count(*) FROM cc.registrations WHERE agent_id = %s", aid) == 0, \
+        "Expires: 0 did not remove the registration"
+    assert cluster.one("SELECT data->>'reason' FROM cc.events WHERE type = 'registration.removed' "
+                       "AND agent_id = %s ORDER BY seq DESC LIMIT 1", aid) == "unregistered"
+
+    # expiry: the binding's time is moved into the past; cc sip's sweep removes it
+    r = su.sipp(cluster, "reg_digest_ok", keys={"expires": 60}, extra=cred + ["-ap", "right"])
+    assert r.ok, r.logs()
+    cluster.sql("UPDATE cc.registrations SET expires_at = now() - interval '1 second' WHERE agent_id = %s", aid)
+    wait_until(lambda: cluster.one("SELECT count(*) FROM cc.registrations WHERE agent_id = %s", aid) == 0,
+               10, what="the expired registration to be swept")
+    assert cluster.one("SELECT data->>'reason' FROM cc.events WHERE type = 'registration.removed' "
+                       "AND agent_id = %s ORDER BY seq DESC LIMIT 1", aid) == "expired"
+
+    # five failures in a row, then blocked
+    for i in range(5):
+        r = su.sipp(cluster, "reg_digest_wrong", local_ip="127.0.0.4", keys={"expires": 60},
+                    extra=cred + ["-ap", "wrong%d" % i])
+        assert r.ok, "failure %d did not get 403: %r\n%s" % (i + 1, r, r.logs())
+    r = su.sipp(cluster, "reg_blocked", local_ip="127.0.0.4", extra=["-s", "3001"])
+    assert r.ok, "the sixth attempt was not refused as blocked: %r\n%s" % (r, r.logs())
+    assert cluster.one("SELECT blocked_until > now() FROM cc.sip_auth_failures WHERE address = '127.0.0.4'")
+    assert cluster.one("SELECT count(*) FROM cc.events WHERE type = 'sip.address_blocked' "
+                       "AND data->>'address' = '127.0.0.4'") == 1
+    # another address is not blocked: it still gets its challenge
+    r = su.sipp(cluster, "reg_no_credentials", local_ip="127.0.0.5", extra=["-s", "3001"])
+    assert r.ok, r.logs()
+    su.unblock(cluster)
+
+
+# -- line 2 -------------------------------------------------------------------
+
+def test_2_peering_trunk_answered_hung_up_403_404(cluster):
+    """An INVITE from a peering trunk's address to a number whose flow
+    answers and hangs up after 2 s gets 200 and then our BYE; the call and
+    its leg end with a cause and times, the trunk recorded.  From an
+    address not allowed: 403.  To an unknown number: 404."""
+    su.unblock(cluster)
+    flow = su.pause_flow(cluster, "pause2", 2)
+    su.number(cluster, "5552000", flow)
+    trunk = su.peering_trunk(cluster, "peer-local", ["127.0.0.1/32", "10.9.0.0/16"])
+    t0 = time.time()
+    r = su.sipp(cluster, "call_answered_remote_bye", extra=["-s", "5552000", "-key", "caller", "5550123"])
+    assert r.ok, "sipp did not get 200 then our BYE: %r\n%s" % (r, r.logs())
+    assert time.time() - t0 >= 1.9, "our BYE came before the 2 s pause"
+    call = cluster.one("SELECT id FROM cc.calls WHERE caller = '5550123'")
+    c = su.wait_call_ended(cluster, call=call)
+    assert c["end_cause"] == "normal" and c["ended_at"] > c["created_at"], c
+    assert c["trunk_id"] == trunk and c["direction"] == "inbound", c
+    lid = cluster.one("SELECT id FROM cc.legs WHERE call_id = %s", call)
+    l = su.leg(cluster, lid)
+    assert l["state"] == "ended" and l["cause"] == "normal" and l["trunk_id"] == trunk, l
+    assert l["answered_at"] is not None and l["ended_at"] >= l["answered_at"], l
+    assert l["sip_call_id"] and l["from_uri"].startswith("sip:5550123@") and str(l["remote_ip"]) == "127.0.0.1", l
+
+    calls = cluster.one("SELECT count(*) FROM cc.calls")
+    r = su.sipp(cluster, "invite_refused_403", local_ip="127.0.0.2", extra=["-s", "5552000", "-key", "caller", "5550124"])
+    assert r.ok, "an address outside the trunk's list did not get 403: %r\n%s" % (r, r.logs())
+    r = su.sipp(cluster, "invite_refused_404", extra=["-s", "5559999", "-key", "caller", "5550125"])
+    assert r.ok, "an unknown number did not get 404: %r\n%s" % (r, r.logs())
+    assert cluster.one("SELECT count(*) FROM cc.calls") == calls, "a refused INVITE made a call"
+    su.unblock(cluster)
+
+
+# -- line 3 -------------------------------------------------------------------
+
+def test_3_register_out_trunk_digest_registered_then_status_changes(cluster):
+    """A register_out trunk registers to a sipp UAS playing the carrier's
+    registrar, which challenges; we answer with digest and the trunk shows
+    registered.  When the registrar goes silent (the 10 s it granted pass
+    without a successful refresh) the status changes to abnormal, with a
+    reason, and a trunk.status event each time."""
+    srv = su.sipp_server("uas_registrar", timeout=30)
+    trunk = cluster.one(
+        "INSERT INTO cc.trunks (name, mode, server, port, username, password, expiry_s) "
+        "VALUES ('carrier', 'register_out', '127.0.0.1', %s, 'carrier', 's3cret', 60) RETURNING id", srv.port)
+    wait_until(lambda: cluster.one("SELECT status FROM cc.trunks WHERE id = %s", trunk) == "registered",
+               15, what="the register_out trunk to become registered")
+    r = srv.wait()
+    assert r.ok, "the registrar did not see a valid digest: %r\n%s" % (r, r.logs())
+    t_registered = time.time()
+    wait_until(lambda: cluster.one("SELECT status FROM cc.trunks WHERE id = %s", trunk) == "abnormal",
+               30, what="the status to change once the registrar went silent")
+    assert time.time() - t_registered < 25
+    reason = cluster.one("SELECT status_reason FROM cc.trunks WHERE id = %s", trunk)
+    assert reason, "no status_reason"
+    statuses = [d["status"] for (d,) in cluster.sql(
+        "SELECT data FROM cc.events WHERE type = 'trunk.status' AND data->>'trunk_id' = %s ORDER BY seq", str(trunk))]
+    assert "registered" in statuses and statuses[-1] == "abnormal", statuses
+    cluster.sql("UPDATE cc.trunks SET enabled = false WHERE id = %s", trunk)
+
+
+# -- line 7 -------------------------------------------------------------------
+
+def test_7_info_dtmf_produces_dtmf_events(cluster):
+    """INFO with application/dtmf-relay (Signal=5, then #) during a call
+    produces dtmf events of the leg, via info, in order."""
+    su.unblock(cluster)
+    flow = su.pause_flow(cluster, "pause3", 3)
+    su.number(cluster, "5557000", flow)
+    if not cluster.one("SELECT count(*) FROM cc.trunks WHERE mode = 'peering' AND enabled"):
+        su.peering_trunk(cluster, "peer-dtmf")
+    r = su.sipp(cluster, "call_info_dtmf", extra=["-s", "5557000", "-key", "caller", "5550700"])
+    assert r.ok, "INFO DTMF call: %r\n%s" % (r, r.logs())
+    lid = cluster.one("SELECT l.id FROM cc.legs l JOIN cc.calls c ON c.id = l.call_id WHERE c.caller = '5550700'")
+    digits = wait_until(lambda: [d for t, d in su.leg_events(cluster, lid) if t == "leg.dtmf"] or None,
+                        10, what="dtmf events")
+    assert [(d["digit"], d["via"], d["duration_ms"]) for d in digits] == [("5", "info", 160), ("#", "info", 160)], digits
+
+
+# -- line 8 -------------------------------------------------------------------
+
+def test_8_number_limits_503_and_blacklist_603(cluster):
+    """A number with max_concurrent_calls 1: a second INVITE while the first
+    call lasts gets 503 with Retry-After.  A number with
+    max_calls_per_second 1: a second INVITE within the second gets 503.  A
+    blacklisted caller gets 603 (an expired entry no longer applies).  Each
+    refusal is a call.refused event and makes no call."""
+    su.unblock(cluster)
+    if not cluster.one("SELECT count(*) FROM cc.trunks WHERE mode = 'peering' AND enabled"):
+        su.peering_trunk(cluster, "peer-limits")
+    flow = su.pause_flow(cluster, "pause4", 4)
+    su.number(cluster, "5558001", flow, max_concurrent=1)
+    su.number(cluster, "5558002", flow, max_cps=1)
+    import threading
+    for digits, caller in (("5558001", "5550801"), ("5558002", "5550802")):
+        first = {}
+        th = threading.Thread(target=lambda: first.setdefault("r", su.sipp(
+            cluster, "call_answered_remote_bye", extra=["-s", digits, "-key", "caller", caller])))
+        th.start()
+        wait_until(lambda: cluster.one("SELECT count(*) FROM cc.calls WHERE callee = %s", digits) == 1,
+                   5, what="the first call to %s" % digits)
+        r = su.sipp(cluster, "invite_refused_503", extra=["-s", digits, "-key", "caller", caller + "9"])
+        assert r.ok, "second call to %s did not get 503: %r\n%s" % (digits, r, r.logs())
+        assert "Retry-After:" in su.messages(r), "503 without Retry-After"
+        th.join(20)
+        assert first["r"].ok, first["r"].logs()
+        assert cluster.one("SELECT count(*) FROM cc.calls WHERE callee = %s", digits) == 1
+        refusal = cluster.one("SELECT data->>'refusal' FROM cc.events WHERE type = 'call.refused' "
+                              "AND data->>'number' = %s", digits)
+        assert refusal == ("max_concurrent_calls" if digits == "5558001" else "max_calls_per_second"), refusal
+
+    cluster.sql("INSERT INTO cc.blacklisted_numbers (number, reason) VALUES ('5550666', 'test')")
+    r = su.sipp(cluster, "invite_refused_603", extra=["-s", "5558001", "-key", "caller", "+5550666"])
+    assert r.ok, "blacklisted caller did not get 603: %r\n%s" % (r, r.logs())
+    assert cluster.one("SELECT count(*) FROM cc.calls WHERE caller = '+5550666'") == 0
+    cluster.sql("UPDATE cc.blacklisted_numbers SET created_at = now() - interval '2 days', "
+                "expires_at = now() - interval '1 day' WHERE number = '5550666'")
+    r = su.sipp(cluster, "call_answered_remote_bye", extra=["-s", "5558002", "-key", "caller", "5550666"])
+    assert r.ok, "an expired blacklist entry still refused the call: %r\n%s" % (r, r.logs())
