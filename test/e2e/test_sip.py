@@ -178,7 +178,11 @@ def test_6_refer_from_agent_is_a_transfer_event_and_refer_sent_carries_headers(c
         raise AssertionError("cc.sip_transfer_check accepted a 1213-byte User-to-User")
     except Exception as e:  # noqa: BLE001
         assert "1024 bytes" in str(e), e
-    _send(cluster, call, [too_long])
+    cmd = _send(cluster, call, [too_long])
+    state = wait_until(lambda: cluster.one("SELECT state || coalesce(': ' || error, '') FROM cc.commands "
+                                           "WHERE id = %s AND state IN ('done', 'failed')", cmd),
+                       10, what="the connect_to_agent command to finish")
+    assert state == "done", state
     refused = su.wait_event(cluster, "leg.refer_result", leg_id, what="refer_result refusing the long header")
     assert "1024" in refused["error"] and refused["code"] == 0, refused
     hangup = dict(too_long)
