@@ -24,6 +24,7 @@
 #include "sip_calls.h"
 #include "sip_legs.h"
 #include "sip_media.h"
+#include "sip_stack.h"
 #include "worker_common.h"
 
 #define LEG_EVENT_MAX_TRIES 3
@@ -55,6 +56,7 @@ static MemoryContext legs_context = NULL;
 static MemoryContext batch_context = NULL;
 static HTAB *legs_by_id = NULL;
 static HTAB *legs_by_session = NULL;
+static SPIPlanPtr call_event_plan = NULL;
 static SipLegEvent *events_head = NULL;
 static SipLegEvent **events_tail = &events_head;
 
@@ -152,6 +154,7 @@ sip_leg_event(SipLeg *leg, bool ends_leg, const char *fmt,...)
 	}
 	*events_tail = ev;
 	events_tail = &ev->next;
+	sip_work_queued++;
 }
 
 /* sip_leg_create makes a leg (in the loop: it pallocs) and files it under its id. */
@@ -395,8 +398,17 @@ report_events(void *arg)
 
 		values[0] = DirectFunctionCall1(uuid_in, CStringGetDatum(ev->leg->id));
 		values[1] = CStringGetTextDatum(ev->json);
-		ret = SPI_execute_with_args("SELECT cc.call_event($1, $2::jsonb)::text", 2,
-									(Oid[]) {UUIDOID, TEXTOID}, values, NULL, false, 1);
+		if (call_event_plan == NULL)
+		{
+			/* prepared once: planning every event would cost as much as running it */
+			SPIPlanPtr	plan = SPI_prepare("SELECT cc.call_event($1, $2::jsonb)::text", 2,
+										   (Oid[]) {UUIDOID, TEXTOID});
+
+			if (plan == NULL || SPI_keepplan(plan) != 0)
+				elog(ERROR, "cannot prepare cc.call_event: %s", SPI_result_code_string(SPI_result));
+			call_event_plan = plan;
+		}
+		ret = SPI_execute_plan(call_event_plan, values, NULL, false, 1);
 		if (ret != SPI_OK_SELECT || SPI_processed != 1)
 			elog(ERROR, "cc.call_event failed: %d", ret);
 		actions_json = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);

@@ -29,6 +29,7 @@
 
 #include "sip_calls.h"
 #include "sip_request.h"
+#include "sip_stack.h"
 #include "worker_common.h"
 
 /* One saved request, and later the answer the decisions chose for it. */
@@ -70,6 +71,7 @@ typedef struct StrangerEntry
 } StrangerEntry;
 
 static HTAB *strangers = NULL;
+static SPIPlanPtr request_plan = NULL;
 
 static SipIncoming *incoming_head = NULL;
 static SipIncoming **incoming_tail = &incoming_head;
@@ -105,6 +107,7 @@ sip_request_save(nua_t *nua, nua_event_t event, nua_handle_t *nh)
 	}
 	req->event = event;
 	req->nh = nh;
+	sip_work_queued++;
 	*incoming_tail = req;
 	incoming_tail = &req->next;
 }
@@ -336,12 +339,19 @@ decide_batch(void *arg)
 		resetStringInfo(&buf);
 		describe_request(&buf, req);
 		value = CStringGetTextDatum(buf.data);
-		ret = SPI_execute_with_args(
-			"SELECT (r->>'status')::int, r->>'reason', "
+		if (request_plan == NULL)
+		{
+			/* prepared once for the life of the worker */
+			SPIPlanPtr	plan = SPI_prepare("SELECT (r->>'status')::int, r->>'reason', "
 			"       (SELECT string_agg(h.key || ': ' || h.value, E'\\r\\n') FROM jsonb_each_text(r->'headers') AS h), "
 			"       r->>'content_type', r->>'body', r->>'call_id', r->>'leg_id', r->>'actions', r->>'stranger' "
-			"  FROM cc.sip_request($1::jsonb) AS r",
-			1, (Oid[]) {TEXTOID}, &value, NULL, false, 1);
+			"  FROM cc.sip_request($1::jsonb) AS r", 1, (Oid[]) {TEXTOID});
+
+			if (plan == NULL || SPI_keepplan(plan) != 0)
+				elog(ERROR, "cannot prepare cc.sip_request: %s", SPI_result_code_string(SPI_result));
+			request_plan = plan;
+		}
+		ret = SPI_execute_plan(request_plan, &value, NULL, false, 1);
 		if (ret != SPI_OK_SELECT || SPI_processed != 1)
 			elog(ERROR, "cc.sip_request failed: %d", ret);
 		desc = SPI_tuptable->tupdesc;

@@ -29,6 +29,7 @@ typedef struct SipRequest
 su_root_t  *sip_root = NULL;
 static su_home_t sip_home[1];
 nua_t	   *sip_nua = NULL;
+uint64		sip_work_queued = 0;
 static bool sip_shutdown_done = false;
 static SipResult *results_head = NULL;
 static SipResult **results_tail = &results_head;

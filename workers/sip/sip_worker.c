@@ -36,6 +36,7 @@
 PGDLLEXPORT void cc_sip_main(Datum main_arg);
 
 #define SIP_STEP_MS 100			/* longest sleep of one loop turn */
+#define SIP_DRAIN_STEPS 64		/* most extra non-blocking steps that gather one batch */
 #define SIP_START_RETRY_MS 5000
 #define HOUSEKEEPING_INTERVAL_S 2
 
@@ -133,6 +134,7 @@ cc_sip_main(Datum main_arg)
 {
 	time_t		next_housekeeping = 0;
 	MemoryContext turn_context;
+	int			drain;
 
 	if (pipe(self_pipe) != 0 ||
 		fcntl(self_pipe[0], F_SETFL, O_NONBLOCK) != 0 ||
@@ -165,6 +167,20 @@ cc_sip_main(Datum main_arg)
 	{
 		MemoryContextReset(turn_context);
 		su_root_step(sip_root, SIP_STEP_MS);
+
+		/*
+		 * Gather what else is waiting in the sockets before the database
+		 * work, so that load grows the batches of one transaction rather
+		 * than the number of transactions.
+		 */
+		for (drain = 0; drain < SIP_DRAIN_STEPS; drain++)
+		{
+			uint64		before = sip_work_queued;
+
+			su_root_step(sip_root, 0);
+			if (sip_work_queued == before)
+				break;
+		}
 		pg_atomic_fetch_add_u64(&cc_shared->sip.loops, 1);
 		if (cc_shutdown_requested)
 			break;
