@@ -88,9 +88,16 @@ def main():
                "127.0.0.1:%d" % cluster.sip_port]
         cpu0 = cpu_seconds(sip_pid)
         t0 = time.time()
+        peak_live = 0
         with open(os.path.join(logdir, "stdout.log"), "w") as out:
-            code = subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                  timeout=opts.seconds + 120, cwd=logdir).returncode
+            proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=logdir)
+            # calls in progress, once a second: how far cc sip lags behind sipp
+            while proc.poll() is None and time.time() - t0 < opts.seconds + 120:
+                peak_live = max(peak_live, cluster.one("SELECT count(*) FROM cc.calls WHERE state <> 'ended'"))
+                time.sleep(1)
+            if proc.poll() is None:
+                proc.kill()
+            code = proc.wait()
         elapsed = time.time() - t0
         cpu = cpu_seconds(sip_pid) - cpu0
 
@@ -119,7 +126,7 @@ def main():
             "date": time.strftime("%Y-%m-%d"), "rate": opts.rate, "seconds": opts.seconds,
             "calls": total, "successful": success, "failed": failed, "sipp_exit": code,
             "elapsed_s": round(elapsed, 1), "achieved_cps": round(achieved, 1),
-            "call_rows": rows, "ended_rows": ended, "end_causes": causes,
+            "peak_calls_in_progress": peak_live, "call_rows": rows, "ended_rows": ended, "end_causes": causes,
             "cc_sip_cpu_s": round(cpu, 1), "cc_sip_cpu_pct_of_one_core": round(100 * cpu / elapsed, 1),
             "fsync": opts.fsync, "machine": info, "met": met,
         }
@@ -129,7 +136,8 @@ def main():
                 f.write("\n## %s: %d calls/s for %d s (fsync %s)\n\n" % (result["date"], opts.rate, opts.seconds, opts.fsync))
                 f.write("- machine: %s cores, %s, %s\n" % (info["nproc"], info["cpu"], info["postgres"]))
                 f.write("- sipp: %s successful, %s failed (exit %d), %.1f s\n" % (success, failed, code, elapsed))
-                f.write("- call rows: %d, ended: %d, causes: %s\n" % (rows, ended, causes))
+                f.write("- call rows: %d, ended: %d, causes: %s; at most %d calls in progress\n"
+                        % (rows, ended, causes, peak_live))
                 f.write("- cc sip CPU: %.1f s = %.1f %% of one core\n" % (cpu, 100 * cpu / elapsed))
                 f.write("- target >= 200 calls/s, none failed, every row ended: %s\n" % ("met" if met else "NOT met"))
         ok = True
