@@ -378,3 +378,28 @@ def test_8_number_limits_503_and_blacklist_603(cluster):
                 "expires_at = now() - interval '1 day' WHERE number = '5550666'")
     r = su.sipp(cluster, "call_answered_remote_bye", extra=["-s", "5558002", "-key", "caller", "5550666"])
     assert r.ok, "an expired blacklist entry still refused the call: %r\n%s" % (r, r.logs())
+
+
+def test_3_outbound_through_a_trunk_answers_the_digest_challenge(cluster):
+    """(Line 3, continued: trunks.)  A dial through a trunk goes to the
+    trunk's address with the number as Request-URI user; the carrier's 401
+    is answered with the trunk's credentials, which cc sip reads from
+    cc.trunks (the action names only the trunk)."""
+    srv = su.sipp_server("uas_trunk_challenge", timeout=30)
+    trunk = cluster.one(
+        "INSERT INTO cc.trunks (name, mode, peer_addresses, peer_port, username, password) "
+        "VALUES ('carrier-out', 'peering', ARRAY['127.0.0.1/32']::cidr[], %s, 'carrier', 's3cret') RETURNING id",
+        srv.port)
+    time.sleep(0.5)  # the trigger has told cc sip; its copy reloads within a turn
+    call = _call(cluster)
+    leg_id = cluster.one("INSERT INTO cc.legs (call_id, kind, direction, trunk_id) "
+                         "VALUES (%s, 'external', 'outbound', %s) RETURNING id", call, trunk)
+    _send(cluster, call, [{"type": "dial", "leg": leg_id, "trunk": trunk, "targets": [{"number": "5550123"}],
+                           "from": {"uri": "sip:+861088880000@example.com", "display": "Support"},
+                           "ring_timeout_ms": 10000}])
+    l = _wait_leg(cluster, leg_id, lambda l: l["state"] == "answered", "the trunk call answered after the challenge")
+    assert l["sip_call_id"], l
+    _send(cluster, call, [{"type": "hangup", "leg": leg_id}])
+    r = srv.wait()
+    assert r.ok, "carrier UAS (407, digest, 200, our BYE): %r\n%s" % (r, r.logs())
+    cluster.sql("UPDATE cc.trunks SET enabled = false WHERE id = %s", trunk)
