@@ -358,7 +358,8 @@ claim_commands(void *arg)
 			BeginInternalSubTransaction(NULL);
 			PG_TRY();
 			{
-				cmd->actions = sip_calls_parse_actions(json, &cmd->n_actions);
+				/* into the claim's context: the subtransaction's goes at commit */
+				cmd->actions = sip_actions_parse(json, &cmd->n_actions, here);
 				ReleaseCurrentSubTransaction();
 			}
 			PG_CATCH();
