@@ -403,3 +403,26 @@ def test_3_outbound_through_a_trunk_answers_the_digest_challenge(cluster):
     r = srv.wait()
     assert r.ok, "carrier UAS (407, digest, 200, our BYE): %r\n%s" % (r, r.logs())
     cluster.sql("UPDATE cc.trunks SET enabled = false WHERE id = %s", trunk)
+
+
+def test_session_timer_ends_the_call_of_a_silent_peer(cluster):
+    """(What to build: session timers, RFC 4028.)  A caller that asked for
+    Session-Expires 90 with itself as refresher and then stops refreshing
+    (a dead peer) gets our BYE before the session expires; the leg and the
+    call end with cause session_timeout.  Takes about a minute."""
+    su.unblock(cluster)
+    flow = su.pause_flow(cluster, "pause300", 300)
+    su.number(cluster, "5559090", flow)
+    if not cluster.one("SELECT count(*) FROM cc.trunks WHERE mode = 'peering' AND enabled "
+                       "AND '127.0.0.1'::inet <<= ANY (peer_addresses)"):
+        su.peering_trunk(cluster, "peer-timer")
+    t0 = time.time()
+    r = su.sipp(cluster, "call_session_timer_silent", extra=["-s", "5559090", "-key", "caller", "5550909"],
+                timeout=120)
+    assert r.ok, "no BYE for the silent peer: %r\n%s" % (r, r.logs())
+    assert 30 < time.time() - t0 < 100, time.time() - t0
+    call = cluster.one("SELECT id FROM cc.calls WHERE caller = '5550909'")
+    c = su.wait_call_ended(cluster, call=call)
+    assert c["end_cause"] == "session_timeout", c
+    lid = cluster.one("SELECT id FROM cc.legs WHERE call_id = %s", call)
+    assert su.leg(cluster, lid)["cause"] == "session_timeout"

@@ -36,7 +36,7 @@
 PGDLLEXPORT void cc_sip_main(Datum main_arg);
 
 #define SIP_STEP_MS 100			/* longest sleep of one loop turn */
-#define SIP_DRAIN_STEPS 64		/* most extra non-blocking steps that gather one batch */
+#define SIP_DRAIN_MS 50			/* longest time spent gathering one batch */
 #define SIP_START_RETRY_MS 5000
 #define HOUSEKEEPING_INTERVAL_S 2
 
@@ -134,7 +134,7 @@ cc_sip_main(Datum main_arg)
 {
 	time_t		next_housekeeping = 0;
 	MemoryContext turn_context;
-	int			drain;
+	struct timespec drain_start;
 
 	if (pipe(self_pipe) != 0 ||
 		fcntl(self_pipe[0], F_SETFL, O_NONBLOCK) != 0 ||
@@ -170,15 +170,20 @@ cc_sip_main(Datum main_arg)
 
 		/*
 		 * Gather what else is waiting in the sockets before the database
-		 * work, so that load grows the batches of one transaction rather
-		 * than the number of transactions.
+		 * work (for at most SIP_DRAIN_MS), so that load grows the batches
+		 * of one transaction rather than the number of transactions.
 		 */
-		for (drain = 0; drain < SIP_DRAIN_STEPS; drain++)
+		clock_gettime(CLOCK_MONOTONIC, &drain_start);
+		for (;;)
 		{
 			uint64		before = sip_work_queued;
+			struct timespec now;
 
 			su_root_step(sip_root, 0);
 			if (sip_work_queued == before)
+				break;
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			if ((now.tv_sec - drain_start.tv_sec) * 1000 + (now.tv_nsec - drain_start.tv_nsec) / 1000000 >= SIP_DRAIN_MS)
 				break;
 		}
 		pg_atomic_fetch_add_u64(&cc_shared->sip.loops, 1);
