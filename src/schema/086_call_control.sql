@@ -180,50 +180,51 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, cc
 AS $$
 DECLARE
-    l    cc.legs;
-    code integer := CASE WHEN event->>'code' ~ '^[1-6][0-9][0-9]$' THEN (event->>'code')::integer END;
+    etype  text := event->>'type';
+    code  integer := CASE WHEN event->>'code' ~ '^[1-6][0-9][0-9]$' THEN (event->>'code')::integer END;
+    call  uuid;
+    agent uuid;
 BEGIN
-    SELECT * INTO l FROM cc.legs WHERE id = leg;
-    IF event ? 'sip' THEN
-        -- the dialog's facts, as cc sip learnt them (an outbound leg's Call-ID, the answering contact)
-        UPDATE cc.legs
-           SET sip_call_id = coalesce(event #>> '{sip,call_id}', sip_call_id),
-               from_uri = coalesce(event #>> '{sip,from}', from_uri),
-               to_uri = coalesce(event #>> '{sip,to}', to_uri),
-               contact = coalesce(event #>> '{sip,contact}', contact),
-               remote_ip = coalesce(nullif(event #>> '{sip,remote_ip}', '')::inet, remote_ip),
-               remote_port = coalesce((event #>> '{sip,remote_port}')::integer, remote_port),
-               transport = coalesce(event #>> '{sip,transport}', transport)
-         WHERE id = leg;
+    IF etype IN ('ringing', 'answered', 'failed', 'ended', 'hold', 'resume') OR event ? 'sip' OR event ? 'session' THEN
+        -- one statement per event: this runs for every event of every call
+        UPDATE cc.legs AS g
+           SET state = CASE WHEN g.state = 'ended' THEN g.state
+                            WHEN etype IN ('failed', 'ended') THEN 'ended'
+                            WHEN etype = 'answered' THEN 'answered'
+                            WHEN etype = 'ringing' AND g.state = 'new' THEN 'ringing'
+                            ELSE g.state END,
+               ringing_at = CASE WHEN etype = 'ringing' AND g.state <> 'ended' THEN coalesce(g.ringing_at, now())
+                                 ELSE g.ringing_at END,
+               answered_at = CASE WHEN etype = 'answered' AND g.state <> 'ended' THEN coalesce(g.answered_at, now())
+                                  ELSE g.answered_at END,
+               ended_at = CASE WHEN etype IN ('failed', 'ended') AND g.state <> 'ended' THEN now() ELSE g.ended_at END,
+               cause = CASE WHEN etype IN ('failed', 'ended') AND g.state <> 'ended' THEN cc.leg_cause(event)
+                            ELSE g.cause END,
+               sip_code = CASE WHEN g.state = 'ended' THEN g.sip_code
+                               WHEN etype = 'answered' THEN 200
+                               WHEN etype = 'failed' THEN coalesce(code, g.sip_code)
+                               ELSE g.sip_code END,
+               codec = CASE WHEN etype = 'answered' AND g.state <> 'ended'
+                            THEN coalesce(lower(nullif(event->>'codec', '')), g.codec) ELSE g.codec END,
+               hold_state = CASE etype
+                                WHEN 'hold' THEN CASE WHEN g.hold_state IN ('local', 'both') THEN 'both' ELSE 'remote' END
+                                WHEN 'resume' THEN CASE WHEN g.hold_state IN ('local', 'both') THEN 'local' ELSE 'none' END
+                                ELSE g.hold_state END,
+               media_session = coalesce((event->>'session')::integer, g.media_session),
+               -- the dialog's facts, as cc sip learnt them (an outbound leg's Call-ID, the answering contact)
+               sip_call_id = coalesce(nullif(event #>> '{sip,call_id}', ''), g.sip_call_id),
+               from_uri = coalesce(nullif(event #>> '{sip,from}', ''), g.from_uri),
+               to_uri = coalesce(nullif(event #>> '{sip,to}', ''), g.to_uri),
+               contact = coalesce(nullif(event #>> '{sip,contact}', ''), g.contact),
+               remote_ip = coalesce(nullif(event #>> '{sip,remote_ip}', '')::inet, g.remote_ip),
+               remote_port = coalesce((event #>> '{sip,remote_port}')::integer, g.remote_port),
+               transport = coalesce(nullif(event #>> '{sip,transport}', ''), g.transport)
+         WHERE g.id = leg
+        RETURNING g.call_id, g.agent_id INTO call, agent;
+    ELSE
+        SELECT g.call_id, g.agent_id INTO call, agent FROM cc.legs AS g WHERE g.id = leg;
     END IF;
-    IF event ? 'session' THEN
-        UPDATE cc.legs SET media_session = (event->>'session')::integer WHERE id = leg;
-    END IF;
-    CASE event->>'type'
-        WHEN 'ringing' THEN
-            UPDATE cc.legs SET state = CASE WHEN state = 'new' THEN 'ringing' ELSE state END,
-                               ringing_at = coalesce(ringing_at, now())
-             WHERE id = leg AND state <> 'ended';
-        WHEN 'answered' THEN
-            UPDATE cc.legs SET state = 'answered', answered_at = coalesce(answered_at, now()),
-                               sip_code = 200,
-                               codec = coalesce(lower(nullif(event->>'codec', '')), codec)
-             WHERE id = leg AND state <> 'ended';
-        WHEN 'failed', 'ended' THEN
-            UPDATE cc.legs SET state = 'ended', ended_at = now(), cause = cc.leg_cause(event),
-                               sip_code = coalesce(CASE WHEN event->>'type' = 'failed' THEN code END, sip_code)
-             WHERE id = leg AND state <> 'ended';
-        WHEN 'hold' THEN
-            UPDATE cc.legs SET hold_state = CASE WHEN hold_state IN ('local', 'both') THEN 'both' ELSE 'remote' END
-             WHERE id = leg;
-        WHEN 'resume' THEN
-            UPDATE cc.legs SET hold_state = CASE WHEN hold_state IN ('local', 'both') THEN 'local' ELSE 'none' END
-             WHERE id = leg;
-        ELSE
-            NULL;
-    END CASE;
-    PERFORM cc.event_append('leg.' || (event->>'type'), event - 'type', call_id => l.call_id, leg_id => leg,
-                            agent_id => l.agent_id);
+    PERFORM cc.event_append('leg.' || etype, event - 'type', call_id => call, leg_id => leg, agent_id => agent);
 END;
 $$;
 COMMENT ON FUNCTION cc.leg_apply_event(uuid, jsonb) IS
