@@ -30,6 +30,8 @@ COMMENT ON FUNCTION cc.sip_uri_user(text) IS 'The user part of a sip: or sips: U
 CREATE INDEX calls_number_live ON cc.calls (number_id) WHERE state <> 'ended';
 CREATE INDEX calls_number_created_at ON cc.calls (number_id, created_at);
 CREATE INDEX calls_trunk_live ON cc.calls (trunk_id) WHERE state <> 'ended';
+-- cc.call_event asks of every event whether its leg is an open offer's
+CREATE INDEX offers_leg_open ON cc.offers (leg_id) WHERE outcome = 'offered';
 
 -- cc.caller_blacklisted says whether a caller number is on the blacklist now
 -- (with or without its leading +).
