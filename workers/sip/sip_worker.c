@@ -37,6 +37,7 @@ PGDLLEXPORT void cc_sip_main(Datum main_arg);
 
 #define SIP_STEP_MS 100			/* longest sleep of one loop turn */
 #define SIP_DRAIN_MS 50			/* longest time spent gathering one batch */
+#define SIP_DRAIN_IDLE_STEPS 3	/* steps without new work that end the gathering */
 #define SIP_START_RETRY_MS 5000
 #define HOUSEKEEPING_INTERVAL_S 2
 
@@ -135,6 +136,7 @@ cc_sip_main(Datum main_arg)
 	time_t		next_housekeeping = 0;
 	MemoryContext turn_context;
 	struct timespec drain_start;
+	int			idle_steps;
 
 	if (pipe(self_pipe) != 0 ||
 		fcntl(self_pipe[0], F_SETFL, O_NONBLOCK) != 0 ||
@@ -174,13 +176,19 @@ cc_sip_main(Datum main_arg)
 		 * of one transaction rather than the number of transactions.
 		 */
 		clock_gettime(CLOCK_MONOTONIC, &drain_start);
-		for (;;)
+		for (idle_steps = 0;;)
 		{
 			uint64		before = sip_work_queued;
 			struct timespec now;
 
+			/*
+			 * A datagram read in one step reaches nua's callback in a later
+			 * one (sofia queues it between its layers): stop after a few
+			 * steps that brought nothing.
+			 */
 			su_root_step(sip_root, 0);
-			if (sip_work_queued == before)
+			idle_steps = sip_work_queued == before ? idle_steps + 1 : 0;
+			if (idle_steps >= SIP_DRAIN_IDLE_STEPS)
 				break;
 			clock_gettime(CLOCK_MONOTONIC, &now);
 			if ((now.tv_sec - drain_start.tv_sec) * 1000 + (now.tv_nsec - drain_start.tv_nsec) / 1000000 >= SIP_DRAIN_MS)
