@@ -48,7 +48,9 @@ def _wait_leg(cluster, leg_id, pred, what, timeout=15):
 def test_4_outbound_to_registered_agent_ring_answer_bye_cancel_busy(cluster):
     """Outbound to an agent registered by a sipp UAS: ringing, answer, BYE
     from us and from the agent; CANCEL when the ring timeout passes (cause
-    no_answer); 486 recorded as busy.  Each leg keeps its SIP facts."""
+    no_answer); forked to two registered phones, the one that does not
+    answer gets CANCEL; 486 recorded as busy.  Each leg keeps its SIP
+    facts."""
     su.unblock(cluster)
 
     # ringing, answer, we hang up
@@ -90,6 +92,23 @@ def test_4_outbound_to_registered_agent_ring_answer_bye_cancel_busy(cluster):
     assert time.time() - t0 >= 1.9, "CANCEL came before the ring timeout"
     failed = [d for t, d in su.leg_events(cluster, leg_id) if t == "leg.failed"]
     assert failed and failed[0]["cause"] == "no_answer", failed
+
+    # forked to two registered phones: the first to answer wins, the other gets CANCEL
+    aid, answering = _agent_phone(cluster, "Fox", "2007", "uas_answer_wait_bye")
+    ringing = su.sipp_server("uas_ring_no_answer", timeout=30)
+    r = su.sipp(cluster, "reg_agent", keys={"contact_port": ringing.port, "expires": 300},
+                extra=["-s", "2007", "-au", "2007", "-ap", "pw2007"], name="reg_2007b")
+    assert r.ok, r.logs()
+    assert cluster.one("SELECT count(*) FROM cc.registrations WHERE agent_id = %s", aid) == 2
+    call = _call(cluster)
+    leg_id = cluster.one("SELECT cc.dial_agent(%s, %s, 20000)", call, aid)
+    l = _wait_leg(cluster, leg_id, lambda l: l["state"] == "answered", "forked leg answered")
+    assert l["contact"].startswith("sip:agent@127.0.0.1:%d" % answering.port), l
+    r = ringing.wait()
+    assert r.ok, "the phone that did not answer did not get CANCEL: %r\n%s" % (r, r.logs())
+    _send(cluster, call, [{"type": "hangup", "leg": leg_id}])
+    r = answering.wait()
+    assert r.ok, "the answering phone did not get our BYE: %r\n%s" % (r, r.logs())
 
     # busy
     aid, srv = _agent_phone(cluster, "Dan", "2004", "uas_busy")
