@@ -206,13 +206,6 @@ sip_leg_set_session(SipLeg *leg, int session)
 	entry->leg = leg;
 }
 
-/* sip_legs_count is how many legs cc sip holds. */
-long
-sip_legs_count(void)
-{
-	return legs_by_id ? hash_get_num_entries(legs_by_id) : 0;
-}
-
 /* sip_calls_session_of is the media session of a live leg, or -1. */
 int
 sip_calls_session_of(const char *leg_id)

@@ -92,7 +92,6 @@ extern void sip_legs_apply(SipLeg *default_leg, SipAction *actions, int n, int *
 extern void sip_legs_report(void);
 extern void sip_legs_foreach_live(void (*fn) (SipLeg *leg));
 extern MemoryContext sip_legs_batch_context(void);
-extern long sip_legs_count(void);
 
 /* sip_calls.c */
 extern void sip_calls_run_actions(SipLeg *leg);

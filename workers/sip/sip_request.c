@@ -342,10 +342,14 @@ decide_batch(void *arg)
 		if (request_plan == NULL)
 		{
 			/* prepared once for the life of the worker */
-			SPIPlanPtr	plan = SPI_prepare("SELECT (r->>'status')::int, r->>'reason', "
-			"       (SELECT string_agg(h.key || ': ' || h.value, E'\\r\\n') FROM jsonb_each_text(r->'headers') AS h), "
-			"       r->>'content_type', r->>'body', r->>'call_id', r->>'leg_id', r->>'actions', r->>'stranger' "
-			"  FROM cc.sip_request($1::jsonb) AS r", 1, (Oid[]) {TEXTOID});
+			SPIPlanPtr	plan = SPI_prepare(
+				"SELECT (r->>'status')::int, r->>'reason', "
+				"       (SELECT string_agg(h.key || ': ' || h.value, E'\\r\\n') "
+				"          FROM jsonb_each_text(r->'headers') AS h), "
+				"       r->>'content_type', r->>'body', r->>'call_id', r->>'leg_id', r->>'actions', "
+				"       r->>'stranger' "
+				"  FROM cc.sip_request($1::jsonb) AS r",
+				1, (Oid[]) {TEXTOID});
 
 			if (plan == NULL || SPI_keepplan(plan) != 0)
 				elog(ERROR, "cannot prepare cc.sip_request: %s", SPI_result_code_string(SPI_result));

@@ -231,7 +231,8 @@ sip_options_answered(int status, char const *phrase, nua_handle_t *nh, SipReques
 
 /*
  * sip_callback receives every nua event.  Events of a call leg go to
- * sip_calls.c; new requests that the SQL decisions answer (REGISTER, a new
+ * sip_calls.c, of a fork of an outbound leg to sip_dial.c, of a
+ * register_out trunk's registration to sip_trunks.c; new requests that the SQL decisions answer (REGISTER, a new
  * INVITE) are saved for the loop; nua itself answers OPTIONS (200) and
  * unknown methods (501).
  */
