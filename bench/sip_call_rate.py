@@ -89,11 +89,13 @@ def main():
         cpu0 = cpu_seconds(sip_pid)
         t0 = time.time()
         peak_live = 0
+        live_by_second = []
         with open(os.path.join(logdir, "stdout.log"), "w") as out:
             proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=logdir)
             # calls in progress, once a second: how far cc sip lags behind sipp
             while proc.poll() is None and time.time() - t0 < opts.seconds + 120:
-                peak_live = max(peak_live, cluster.one("SELECT count(*) FROM cc.calls WHERE state <> 'ended'"))
+                live_by_second.append(cluster.one("SELECT count(*) FROM cc.calls WHERE state <> 'ended'"))
+                peak_live = max(peak_live, live_by_second[-1])
                 time.sleep(1)
             if proc.poll() is None:
                 proc.kill()
@@ -126,7 +128,8 @@ def main():
             "date": time.strftime("%Y-%m-%d"), "rate": opts.rate, "seconds": opts.seconds,
             "calls": total, "successful": success, "failed": failed, "sipp_exit": code,
             "elapsed_s": round(elapsed, 1), "achieved_cps": round(achieved, 1),
-            "peak_calls_in_progress": peak_live, "call_rows": rows, "ended_rows": ended, "end_causes": causes,
+            "peak_calls_in_progress": peak_live, "calls_in_progress_each_second": live_by_second,
+            "call_rows": rows, "ended_rows": ended, "end_causes": causes,
             "cc_sip_cpu_s": round(cpu, 1), "cc_sip_cpu_pct_of_one_core": round(100 * cpu / elapsed, 1),
             "fsync": opts.fsync, "machine": info, "met": met,
         }
