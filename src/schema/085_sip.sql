@@ -83,15 +83,18 @@ END;
 $$;
 COMMENT ON FUNCTION cc.sip_nonce_state(text) IS 'valid, stale (ours but too old) or invalid (not ours).';
 
-CREATE FUNCTION cc.sip_challenge(stale boolean DEFAULT false) RETURNS jsonb
+CREATE FUNCTION cc.sip_challenge(stale boolean DEFAULT false, proxy boolean DEFAULT false) RETURNS jsonb
 LANGUAGE sql VOLATILE
 AS $$
-    SELECT jsonb_build_object('status', 401, 'reason', 'Unauthorized',
-        'headers', jsonb_build_object('WWW-Authenticate',
+    SELECT jsonb_build_object(
+        'status', CASE WHEN proxy THEN 407 ELSE 401 END,
+        'reason', CASE WHEN proxy THEN 'Proxy Authentication Required' ELSE 'Unauthorized' END,
+        'headers', jsonb_build_object(CASE WHEN proxy THEN 'Proxy-Authenticate' ELSE 'WWW-Authenticate' END,
             format('Digest realm="%s", nonce="%s", algorithm=MD5, qop="auth"%s',
                    cc.sip_realm(), cc.sip_nonce(), CASE WHEN stale THEN ', stale=true' ELSE '' END)));
 $$;
-COMMENT ON FUNCTION cc.sip_challenge(boolean) IS 'A 401 answer with a fresh digest challenge.';
+COMMENT ON FUNCTION cc.sip_challenge(boolean, boolean) IS
+    'A digest challenge with a fresh nonce: 401 with WWW-Authenticate (REGISTER), or 407 with Proxy-Authenticate when proxy (INVITE, as phones expect).';
 
 CREATE FUNCTION cc.sip_digest_matches(auth jsonb, method text, ha1 text) RETURNS boolean
 LANGUAGE sql IMMUTABLE
@@ -137,6 +140,60 @@ AS $$
 $$;
 COMMENT ON FUNCTION cc.sip_address_blocked(inet) IS 'Whether requests from address are refused for now.';
 
+-- cc.sip_account finds who a digest user name belongs to: an agent's
+-- extension, a desk phone's extension or a register_in trunk's account.
+CREATE FUNCTION cc.sip_account(username text) RETURNS jsonb
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, cc
+AS $$
+    SELECT coalesce(
+        (SELECT jsonb_build_object('kind', 'agent', 'id', a.id, 'agent_id', a.id, 'ha1', a.sip_ha1)
+           FROM cc.agents AS a WHERE a.extension = username AND a.enabled AND a.sip_ha1 IS NOT NULL),
+        (SELECT jsonb_build_object('kind', 'phone', 'id', p.id, 'phone_id', p.id, 'agent_id', p.agent_id, 'ha1', p.sip_ha1)
+           FROM cc.phones AS p WHERE p.extension = username AND p.enabled AND p.sip_ha1 IS NOT NULL),
+        (SELECT jsonb_build_object('kind', 'trunk', 'id', t.id, 'trunk_id', t.id, 'ha1', t.sip_ha1)
+           FROM cc.trunks AS t
+          WHERE t.mode = 'register_in' AND t.username = sip_account.username AND t.enabled
+          ORDER BY t.created_at LIMIT 1));
+$$;
+COMMENT ON FUNCTION cc.sip_account(text) IS
+    'Who a digest user name is: {"kind": "agent"|"phone"|"trunk", "id", "agent_id"/"phone_id"/"trunk_id", "ha1"} for an enabled agent''s extension, desk phone''s extension or register_in trunk account; NULL when none.';
+
+-- cc.sip_check_digest checks the Authorization (or Proxy-Authorization)
+-- parameters of a request against the accounts.  A valid answer resets the
+-- source's failures; a wrong one counts a failure.
+CREATE FUNCTION cc.sip_check_digest(req jsonb, method text, proxy boolean) RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, cc
+AS $$
+DECLARE
+    source      inet := nullif(req #>> '{source,ip}', '')::inet;
+    auth        jsonb := req->'authorization';
+    account     jsonb;
+    nonce_state text;
+BEGIN
+    nonce_state := cc.sip_nonce_state(auth->>'nonce');
+    IF nonce_state = 'stale' THEN
+        RETURN jsonb_build_object('refuse', cc.sip_challenge(stale => true, proxy => proxy));
+    END IF;
+    account := cc.sip_account(auth->>'username');
+    IF nonce_state <> 'valid' OR account IS NULL
+       OR auth->>'realm' IS DISTINCT FROM cc.sip_realm()
+       OR NOT cc.sip_digest_matches(auth, method, account->>'ha1') THEN
+        IF source IS NOT NULL THEN
+            PERFORM cc.sip_auth_failed(source);
+        END IF;
+        RETURN jsonb_build_object('refuse', cc.sip_refuse(403, 'Forbidden'), 'stranger', true);
+    END IF;
+    IF source IS NOT NULL THEN
+        DELETE FROM cc.sip_auth_failures AS f WHERE f.address = source;
+    END IF;
+    RETURN account - 'ha1';
+END;
+$$;
+COMMENT ON FUNCTION cc.sip_check_digest(jsonb, text, boolean) IS
+    'Checks the digest credentials of a request (method REGISTER or INVITE): the account (cc.sip_account, without its HA1), or {"refuse": answer} (stale nonce: a new challenge; wrong: 403, counted against the source address).';
+
 CREATE FUNCTION cc.sip_register(req jsonb) RETURNS jsonb
 LANGUAGE plpgsql
 SET search_path = pg_catalog, cc
@@ -145,54 +202,55 @@ DECLARE
     source      inet := nullif(req #>> '{source,ip}', '')::inet;
     aor_user    text := req #>> '{to,user}';
     auth        jsonb := req->'authorization';
-    agent       record;
-    contact     jsonb;
+    account     jsonb;
+    owner       uuid;
+    kind        text;
+    binding     jsonb;
     expires     integer;
     bindings    text;
-    nonce_state text;
 BEGIN
     IF source IS NOT NULL AND cc.sip_address_blocked(source) THEN
-        RETURN jsonb_build_object('status', 403, 'reason', 'Forbidden (too many failed attempts)');
+        RETURN jsonb_build_object('status', 403, 'reason', 'Forbidden (too many failed attempts)', 'stranger', true);
     END IF;
     IF auth IS NULL OR auth->>'scheme' IS DISTINCT FROM 'Digest' THEN
         RETURN cc.sip_challenge();
     END IF;
-    nonce_state := cc.sip_nonce_state(auth->>'nonce');
-    IF nonce_state = 'stale' THEN
-        RETURN cc.sip_challenge(stale => true);
-    END IF;
-
-    SELECT a.id, a.extension, a.sip_ha1 INTO agent
-      FROM cc.agents AS a
-     WHERE a.extension = aor_user AND a.enabled;
-    IF nonce_state <> 'valid' OR NOT FOUND
-       OR auth->>'username' IS DISTINCT FROM aor_user
-       OR auth->>'realm' IS DISTINCT FROM cc.sip_realm()
-       OR NOT cc.sip_digest_matches(auth, 'REGISTER', agent.sip_ha1) THEN
+    IF auth->>'username' IS DISTINCT FROM aor_user THEN
         IF source IS NOT NULL THEN
             PERFORM cc.sip_auth_failed(source);
         END IF;
-        RETURN jsonb_build_object('status', 403, 'reason', 'Forbidden');
+        RETURN jsonb_build_object('status', 403, 'reason', 'Forbidden', 'stranger', true);
     END IF;
-    IF source IS NOT NULL THEN
-        DELETE FROM cc.sip_auth_failures AS f WHERE f.address = source;
+    account := cc.sip_check_digest(req, 'REGISTER', false);
+    IF account ? 'refuse' THEN
+        RETURN (account->'refuse') || jsonb_strip_nulls(jsonb_build_object('stranger', account->'stranger'));
     END IF;
+    kind := account->>'kind';
+    owner := (account->>'id')::uuid;
 
-    FOR contact IN SELECT * FROM jsonb_array_elements(coalesce(req->'contacts', '[]')) LOOP
-        expires := coalesce((contact->>'expires')::integer, (req->>'expires')::integer, 3600);
-        IF contact->>'uri' = '*' THEN
+    FOR binding IN SELECT * FROM jsonb_array_elements(coalesce(req->'contacts', '[]')) LOOP
+        expires := coalesce((binding->>'expires')::integer, (req->>'expires')::integer, 3600);
+        IF binding->>'uri' = '*' THEN
             IF expires <> 0 THEN
                 RETURN jsonb_build_object('status', 400, 'reason', 'Contact * needs Expires: 0');
             END IF;
             PERFORM cc.registration_remove(r.id, 'unregistered')
-               FROM cc.registrations AS r WHERE r.agent_id = agent.id;
+               FROM cc.registrations AS r
+              WHERE (kind = 'agent' AND r.agent_id = owner) OR (kind = 'phone' AND r.phone_id = owner)
+                 OR (kind = 'trunk' AND r.trunk_id = owner);
         ELSIF expires = 0 THEN
             PERFORM cc.registration_remove(r.id, 'unregistered')
                FROM cc.registrations AS r
-              WHERE r.agent_id = agent.id AND r.contact = contact->>'uri';
+              WHERE ((kind = 'agent' AND r.agent_id = owner) OR (kind = 'phone' AND r.phone_id = owner)
+                     OR (kind = 'trunk' AND r.trunk_id = owner))
+                AND r.contact = binding->>'uri';
         ELSE
-            expires := least(greatest(expires, 60), 7200);
-            PERFORM cc.registration_upsert(agent.id, contact->>'uri', expires, req);
+            IF kind = 'trunk' THEN
+                expires := (SELECT t.register_period_s FROM cc.trunks AS t WHERE t.id = owner);
+            ELSE
+                expires := least(greatest(expires, 60), 7200);
+            END IF;
+            PERFORM cc.registration_upsert(kind, owner, binding->>'uri', expires, req);
         END IF;
     END LOOP;
 
@@ -200,23 +258,30 @@ BEGIN
                              greatest(0, ceil(extract(epoch FROM r.expires_at - now())))::integer), ', '
                       ORDER BY r.registered_at)
       INTO bindings
-      FROM cc.registrations AS r WHERE r.agent_id = agent.id;
+      FROM cc.registrations AS r
+     WHERE (kind = 'agent' AND r.agent_id = owner) OR (kind = 'phone' AND r.phone_id = owner)
+        OR (kind = 'trunk' AND r.trunk_id = owner);
     RETURN jsonb_build_object('status', 200, 'reason', 'OK',
         'headers', jsonb_strip_nulls(jsonb_build_object('Contact', bindings)));
 END;
 $$;
 COMMENT ON FUNCTION cc.sip_register(jsonb) IS
-    'The registrar: answers a REGISTER described by cc sip. Blocked address: 403. No credentials: 401 with a challenge. Wrong ones: 403, counted. Right ones: contacts added, refreshed or removed (Expires 0, Contact *), 200 listing the bindings.';
+    'The registrar: answers a REGISTER described by cc sip for an agent''s extension, a desk phone or a register_in trunk account. Blocked address: 403. No credentials: 401 with a challenge. Wrong ones: 403, counted. Right ones: contacts added, refreshed or removed (Expires 0, Contact *), 200 listing the bindings.';
 
-CREATE FUNCTION cc.registration_upsert(agent uuid, contact text, expires_s integer, req jsonb) RETURNS void
+CREATE FUNCTION cc.registration_upsert(kind text, owner uuid, contact text, expires_s integer, req jsonb) RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, cc
 AS $$
 DECLARE
     existing uuid;
+    agent    uuid := CASE WHEN kind = 'agent' THEN owner END;
+    phone    uuid := CASE WHEN kind = 'phone' THEN owner END;
+    trunk    uuid := CASE WHEN kind = 'trunk' THEN owner END;
 BEGIN
     SELECT r.id INTO existing FROM cc.registrations AS r
-     WHERE r.agent_id = agent AND r.contact = registration_upsert.contact FOR UPDATE;
+     WHERE r.contact = registration_upsert.contact
+       AND (r.agent_id = agent OR r.phone_id = phone OR r.trunk_id = trunk)
+       FOR UPDATE;
     IF FOUND THEN
         UPDATE cc.registrations AS r
            SET expires_at = now() + make_interval(secs => expires_s),
@@ -226,21 +291,28 @@ BEGIN
                user_agent = req->>'user_agent', sip_call_id = req->>'call_id'
          WHERE r.id = existing;
         PERFORM cc.event_append('registration.refreshed',
-            jsonb_build_object('contact', contact, 'expires_s', expires_s), agent_id => agent);
+            jsonb_strip_nulls(jsonb_build_object('contact', contact, 'expires_s', expires_s,
+                                                 'phone_id', phone, 'trunk_id', trunk)),
+            agent_id => agent);
     ELSE
-        INSERT INTO cc.registrations (agent_id, contact, expires_at, source_ip, source_port, transport, user_agent, sip_call_id)
-        VALUES (agent, contact, now() + make_interval(secs => expires_s),
+        INSERT INTO cc.registrations (agent_id, phone_id, trunk_id, contact, expires_at, source_ip, source_port,
+                                      transport, user_agent, sip_call_id)
+        VALUES (agent, phone, trunk, contact, now() + make_interval(secs => expires_s),
                 nullif(req #>> '{source,ip}', '')::inet, (req #>> '{source,port}')::integer,
                 coalesce(req #>> '{source,transport}', 'udp'), req->>'user_agent', req->>'call_id');
         PERFORM cc.event_append('registration.added',
-            jsonb_build_object('contact', contact, 'expires_s', expires_s,
-                               'source', req->'source', 'user_agent', req->>'user_agent'),
+            jsonb_strip_nulls(jsonb_build_object('contact', contact, 'expires_s', expires_s,
+                               'source', req->'source', 'user_agent', req->>'user_agent',
+                               'phone_id', phone, 'trunk_id', trunk)),
             agent_id => agent);
+    END IF;
+    IF trunk IS NOT NULL THEN
+        PERFORM cc.trunk_set_status(trunk, 'registered', 'gateway registered from ' || coalesce(req #>> '{source,ip}', '?'));
     END IF;
 END;
 $$;
-COMMENT ON FUNCTION cc.registration_upsert(uuid, text, integer, jsonb) IS
-    'Adds or refreshes an agent''s contact for expires_s seconds, with the source address and user agent of the REGISTER.';
+COMMENT ON FUNCTION cc.registration_upsert(text, uuid, text, integer, jsonb) IS
+    'Adds or refreshes a contact of an agent, desk phone or register_in trunk (kind agent, phone, trunk) for expires_s seconds, with the source address and user agent of the REGISTER; a trunk becomes registered.';
 
 CREATE FUNCTION cc.registration_remove(registration uuid, reason text) RETURNS void
 LANGUAGE plpgsql
@@ -252,11 +324,18 @@ BEGIN
     DELETE FROM cc.registrations AS r WHERE r.id = registration RETURNING r.* INTO gone;
     IF FOUND THEN
         PERFORM cc.event_append('registration.removed',
-            jsonb_build_object('contact', gone.contact, 'reason', reason), agent_id => gone.agent_id);
+            jsonb_strip_nulls(jsonb_build_object('contact', gone.contact, 'reason', reason,
+                                                 'phone_id', gone.phone_id, 'trunk_id', gone.trunk_id)),
+            agent_id => gone.agent_id);
+        IF gone.trunk_id IS NOT NULL
+           AND NOT EXISTS (SELECT 1 FROM cc.registrations AS r WHERE r.trunk_id = gone.trunk_id) THEN
+            PERFORM cc.trunk_set_status(gone.trunk_id, 'unregistered', 'gateway registration ' || reason);
+        END IF;
     END IF;
 END;
 $$;
-COMMENT ON FUNCTION cc.registration_remove(uuid, text) IS 'Removes a registration (reason: unregistered or expired) and records it.';
+COMMENT ON FUNCTION cc.registration_remove(uuid, text) IS
+    'Removes a registration (reason: unregistered or expired) and records it; a register_in trunk left without one becomes unregistered.';
 
 CREATE FUNCTION cc.registrations_expire() RETURNS integer
 LANGUAGE plpgsql
@@ -292,3 +371,109 @@ END;
 $$;
 COMMENT ON FUNCTION cc.sip_request(jsonb) IS
     'Entry point of cc sip for requests it does not answer itself: the request as JSON in, the answer {status, reason, headers, content_type, body} out.';
+
+-- Trunks as cc sip sees them ---------------------------------------------------
+
+CREATE FUNCTION cc.trunk_set_status(trunk uuid, status text, reason text DEFAULT NULL) RETURNS boolean
+LANGUAGE plpgsql
+SET search_path = pg_catalog, cc
+AS $$
+BEGIN
+    IF status IS NULL OR status NOT IN ('normal', 'registered', 'unregistered', 'abnormal') THEN
+        RAISE EXCEPTION 'cc: trunk status "%" is not known', status
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'A trunk''s status is normal, registered, unregistered or abnormal.';
+    END IF;
+    UPDATE cc.trunks AS t
+       SET status = trunk_set_status.status, status_changed_at = now(), status_reason = reason
+     WHERE t.id = trunk AND (t.status IS DISTINCT FROM trunk_set_status.status
+                             OR t.status_reason IS DISTINCT FROM reason);
+    IF NOT FOUND THEN
+        RETURN false;
+    END IF;
+    PERFORM cc.event_append('trunk.status',
+        jsonb_strip_nulls(jsonb_build_object('trunk_id', trunk, 'status', status, 'reason', reason)));
+    RETURN true;
+END;
+$$;
+COMMENT ON FUNCTION cc.trunk_set_status(uuid, text, text) IS
+    'Sets a trunk''s status (normal, registered, unregistered, abnormal) and reason, with a trunk.status event when either changed; false when nothing changed. cc sip calls it for register_out trunks, the registrar for register_in ones.';
+
+CREATE FUNCTION cc.sip_trunks_config() RETURNS TABLE (
+    id uuid, mode text, username text, password text, server text, port integer,
+    outbound_proxy text, transport text, expiry_s integer, peer_host text, peer_port integer)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, cc
+AS $$
+    SELECT t.id, t.mode, t.username, t.password, t.server, t.port, t.outbound_proxy, t.transport,
+           t.expiry_s, host(t.peer_addresses[1]), t.peer_port
+      FROM cc.trunks AS t
+     WHERE t.enabled AND t.mode IN ('register_out', 'peering')
+     ORDER BY t.created_at;
+$$;
+COMMENT ON FUNCTION cc.sip_trunks_config() IS
+    'What cc sip loads of the enabled trunks it sends through or registers with: register_out accounts (with the password it answers challenges with) and peering addresses. Re-read when cc.trunks changes.';
+
+CREATE FUNCTION cc.trunks_changed() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, cc
+AS $$
+BEGIN
+    PERFORM pg_notify('cc_commands', 'trunks');
+    RETURN NULL;
+END;
+$$;
+COMMENT ON FUNCTION cc.trunks_changed() IS
+    'Trigger: tells cc sip (NOTIFY cc_commands ''trunks'', on commit) to reload its trunks after a configuration change.';
+
+CREATE TRIGGER trunks_changed_insert_delete AFTER INSERT OR DELETE ON cc.trunks
+    FOR EACH STATEMENT EXECUTE FUNCTION cc.trunks_changed();
+-- Status updates (cc.trunk_set_status) do not count as changes.
+CREATE TRIGGER trunks_changed_update AFTER UPDATE ON cc.trunks FOR EACH ROW
+    WHEN ((OLD.mode, OLD.enabled, OLD.username, OLD.password, OLD.server, OLD.port, OLD.outbound_proxy,
+           OLD.transport, OLD.expiry_s, OLD.peer_addresses, OLD.peer_port)
+          IS DISTINCT FROM
+          (NEW.mode, NEW.enabled, NEW.username, NEW.password, NEW.server, NEW.port, NEW.outbound_proxy,
+           NEW.transport, NEW.expiry_s, NEW.peer_addresses, NEW.peer_port))
+    EXECUTE FUNCTION cc.trunks_changed();
+
+-- Who sent an INVITE ------------------------------------------------------------
+
+CREATE FUNCTION cc.sip_identify(req jsonb) RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, cc
+AS $$
+DECLARE
+    source  inet := nullif(req #>> '{source,ip}', '')::inet;
+    auth    jsonb := req->'authorization';
+    trunk   uuid;
+    claimed text := req #>> '{from,user}';
+BEGIN
+    IF source IS NOT NULL AND cc.sip_address_blocked(source) THEN
+        RETURN jsonb_build_object('refuse', cc.sip_refuse(403, 'Forbidden (too many failed attempts)'),
+                                  'stranger', true);
+    END IF;
+    -- a peering trunk: its address is its credential
+    SELECT t.id INTO trunk FROM cc.trunks AS t
+     WHERE t.mode = 'peering' AND t.enabled AND source <<= ANY (t.peer_addresses)
+     ORDER BY t.created_at LIMIT 1;
+    IF FOUND THEN
+        RETURN jsonb_build_object('kind', 'trunk', 'id', trunk, 'trunk_id', trunk);
+    END IF;
+    IF auth IS NOT NULL AND auth->>'scheme' = 'Digest' THEN
+        RETURN cc.sip_check_digest(req, 'INVITE', true);
+    END IF;
+    -- without credentials: a challenge for whoever may hold an account here
+    -- (phones and gateways expect one), 403 for anyone else
+    IF cc.sip_account(claimed) IS NOT NULL
+       OR EXISTS (SELECT 1 FROM cc.registrations AS r WHERE r.source_ip = source) THEN
+        RETURN jsonb_build_object('refuse', cc.sip_challenge(proxy => true));
+    END IF;
+    IF source IS NOT NULL THEN
+        PERFORM cc.sip_auth_failed(source);
+    END IF;
+    RETURN jsonb_build_object('refuse', cc.sip_refuse(403, 'Forbidden'), 'stranger', true);
+END;
+$$;
+COMMENT ON FUNCTION cc.sip_identify(jsonb) IS
+    'Who sent an INVITE: a peering trunk by source address (IP or CIDR), else an agent, desk phone or register_in trunk by digest ({"kind", "id", "agent_id"|"phone_id"|"trunk_id"}); or {"refuse": answer}: 407 challenge for a known account without credentials, 403 for anyone else (counted against the address, blocked after cc.sip_auth_max_failures()).';

@@ -30,6 +30,7 @@
 #include "sip_bus.h"
 #include "sip_calls.h"
 #include "sip_stack.h"
+#include "sip_trunks.h"
 #include "worker_common.h"
 
 #define SIP_WORKER_NAME "cc sip"
@@ -223,7 +224,10 @@ bus_readable(su_root_magic_t *magic, su_wait_t *w, su_wakeup_arg_t *arg)
 	}
 	while ((notify = PQnotifies(bus_conn)) != NULL)
 	{
-		sip_bus_notified = true;
+		if (notify->extra && strcmp(notify->extra, "trunks") == 0)
+			sip_trunks_dirty = true;
+		else
+			sip_bus_notified = true;
 		PQfreemem(notify);
 	}
 	return 0;
@@ -354,7 +358,8 @@ claim_commands(void *arg)
 			BeginInternalSubTransaction(NULL);
 			PG_TRY();
 			{
-				cmd->actions = sip_calls_parse_actions(json, &cmd->n_actions);
+				/* into the claim's context: the subtransaction's goes at commit */
+				cmd->actions = sip_actions_parse(json, &cmd->n_actions, here);
 				ReleaseCurrentSubTransaction();
 			}
 			PG_CATCH();

@@ -11,7 +11,7 @@
 #include "sip_action.h"
 #include "sip_sdp.h"
 
-typedef struct SipLeg SipLeg;
+#include "sip_legs.h"
 
 extern void sip_calls_init(void);
 extern SipAction *sip_calls_parse_actions(const char *json, int *count);

@@ -13,6 +13,7 @@
 
 #include <netdb.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "access/xact.h"
 #include "catalog/pg_type.h"
@@ -20,6 +21,7 @@
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
 #include "utils/json.h"
+#include "utils/hsearch.h"
 #include "utils/memutils.h"
 
 #include <sofia-sip/msg_addr.h>
@@ -27,6 +29,7 @@
 
 #include "sip_calls.h"
 #include "sip_request.h"
+#include "sip_stack.h"
 #include "worker_common.h"
 
 /* One saved request, and later the answer the decisions chose for it. */
@@ -42,11 +45,33 @@ typedef struct SipIncoming
 	char	   *headers;		/* "Name: value\r\n..." or NULL */
 	char	   *content_type;
 	char	   *body;
+	char	   *source;			/* source IP address as text */
+	bool		limited;		/* answered 403 by cc sip alone (rate limit) */
+	bool		stranger;		/* the decisions refused an unknown source */
 	char	   *call_id;		/* set when the decisions accepted a new call */
 	char	   *leg_id;
 	SipAction  *actions;
 	int			n_actions;
 } SipIncoming;
+
+/*
+ * Refusals of unknown sources per address: within a window of
+ * STRANGER_WINDOW_S seconds, the first STRANGER_MAX go to the decisions
+ * (which count and block); the rest get 403 from cc sip alone, so a
+ * scanner cannot keep the database busy.
+ */
+#define STRANGER_WINDOW_S 10
+#define STRANGER_MAX 20
+
+typedef struct StrangerEntry
+{
+	char		address[64];	/* key */
+	time_t		window_start;
+	int			refusals;
+} StrangerEntry;
+
+static HTAB *strangers = NULL;
+static SPIPlanPtr request_plan = NULL;
 
 static SipIncoming *incoming_head = NULL;
 static SipIncoming **incoming_tail = &incoming_head;
@@ -60,6 +85,9 @@ static void describe_address(StringInfo buf, const char *key, sip_addr_t const *
 static void decide_batch(void *arg);
 static void answer(SipIncoming *req);
 static const char *method_name(nua_event_t event);
+static char *source_of(SipIncoming *req);
+static void limit_strangers(SipIncoming *batch);
+static void count_strangers(SipIncoming *batch);
 
 /*
  * sip_request_save runs inside the nua callback: it keeps the event for
@@ -79,6 +107,7 @@ sip_request_save(nua_t *nua, nua_event_t event, nua_handle_t *nh)
 	}
 	req->event = event;
 	req->nh = nh;
+	sip_work_queued++;
 	*incoming_tail = req;
 	incoming_tail = &req->next;
 }
@@ -248,15 +277,19 @@ describe_request(StringInfo buf, SipIncoming *req)
 		}
 	}
 
-	if (sip->sip_authorization && sip->sip_authorization->au_params)
+	if ((sip->sip_authorization && sip->sip_authorization->au_params) ||
+		(sip->sip_proxy_authorization && sip->sip_proxy_authorization->au_params))
 	{
 		msg_param_t const *p;
 		bool		inner = true;
+		msg_auth_t const *au = sip->sip_authorization && sip->sip_authorization->au_params
+			? (msg_auth_t const *) sip->sip_authorization
+			: (msg_auth_t const *) sip->sip_proxy_authorization;
 
 		json_key(buf, "authorization", &first);
 		appendStringInfoChar(buf, '{');
-		json_key_string(buf, "scheme", sip->sip_authorization->au_scheme, &inner);
-		for (p = sip->sip_authorization->au_params; *p; p++)
+		json_key_string(buf, "scheme", au->au_scheme, &inner);
+		for (p = au->au_params; *p; p++)
 		{
 			const char *eq = strchr(*p, '=');
 			char	   *name;
@@ -294,26 +327,42 @@ decide_batch(void *arg)
 	for (req = (SipIncoming *) arg; req; req = req->next)
 	{
 		Datum		value;
+		char	   *stranger;
 		int			ret;
 		bool		isnull;
 		MemoryContext old;
 		TupleDesc	desc;
 		HeapTuple	tuple;
 
+		if (req->limited)
+			continue;
 		resetStringInfo(&buf);
 		describe_request(&buf, req);
 		value = CStringGetTextDatum(buf.data);
-		ret = SPI_execute_with_args(
-			"SELECT (r->>'status')::int, r->>'reason', "
-			"       (SELECT string_agg(h.key || ': ' || h.value, E'\\r\\n') FROM jsonb_each_text(r->'headers') AS h), "
-			"       r->>'content_type', r->>'body', r->>'call_id', r->>'leg_id', r->>'actions' "
-			"  FROM cc.sip_request($1::jsonb) AS r",
-			1, (Oid[]) {TEXTOID}, &value, NULL, false, 1);
+		if (request_plan == NULL)
+		{
+			/* prepared once for the life of the worker */
+			SPIPlanPtr	plan = SPI_prepare(
+				"SELECT (r->>'status')::int, r->>'reason', "
+				"       (SELECT string_agg(h.key || ': ' || h.value, E'\\r\\n') "
+				"          FROM jsonb_each_text(r->'headers') AS h), "
+				"       r->>'content_type', r->>'body', r->>'call_id', r->>'leg_id', r->>'actions', "
+				"       r->>'stranger' "
+				"  FROM cc.sip_request($1::jsonb) AS r",
+				1, (Oid[]) {TEXTOID});
+
+			if (plan == NULL || SPI_keepplan(plan) != 0)
+				elog(ERROR, "cannot prepare cc.sip_request: %s", SPI_result_code_string(SPI_result));
+			request_plan = plan;
+		}
+		ret = SPI_execute_plan(request_plan, &value, NULL, false, 1);
 		if (ret != SPI_OK_SELECT || SPI_processed != 1)
 			elog(ERROR, "cc.sip_request failed: %d", ret);
 		desc = SPI_tuptable->tupdesc;
 		tuple = SPI_tuptable->vals[0];
 		old = MemoryContextSwitchTo(batch_context);
+		stranger = SPI_getvalue(tuple, desc, 9);
+		req->stranger = stranger != NULL && strcmp(stranger, "true") == 0;
 		req->leg_id = SPI_getvalue(tuple, desc, 7);
 		if (req->event == nua_i_invite && req->leg_id != NULL)
 		{
@@ -355,6 +404,92 @@ answer(SipIncoming *req)
 		nua_handle_destroy(req->nh);
 }
 
+/* source_of is the source IP address of a saved request, as text (palloc'd), or NULL. */
+static char *
+source_of(SipIncoming *req)
+{
+	nua_event_data_t const *data = nua_event_data(req->saved);
+	su_addrinfo_t *ai = data && data->e_msg ? msg_addrinfo(data->e_msg) : NULL;
+	char		host[NI_MAXHOST];
+
+	if (ai == NULL || ai->ai_addr == NULL ||
+		getnameinfo(ai->ai_addr, ai->ai_addrlen, host, sizeof(host), NULL, 0, NI_NUMERICHOST) != 0)
+		return NULL;
+	return pstrdup(host);
+}
+
+/*
+ * limit_strangers marks the requests of addresses that were refused too
+ * often in the current window: cc sip answers them 403 itself.
+ */
+static void
+limit_strangers(SipIncoming *batch)
+{
+	SipIncoming *req;
+	time_t		now = time(NULL);
+	MemoryContext old = MemoryContextSwitchTo(batch_context);
+
+	if (strangers == NULL)
+	{
+		HASHCTL		ctl;
+
+		memset(&ctl, 0, sizeof(ctl));
+		ctl.keysize = 64;
+		ctl.entrysize = sizeof(StrangerEntry);
+		strangers = hash_create("cc sip refused sources", 256, &ctl, HASH_ELEM | HASH_STRINGS);
+	}
+	for (req = batch; req; req = req->next)
+	{
+		StrangerEntry *e;
+		char		key[64];
+
+		req->source = source_of(req);
+		if (req->source == NULL)
+			continue;
+		strlcpy(key, req->source, sizeof(key));
+		e = hash_search(strangers, key, HASH_FIND, NULL);
+		if (e != NULL && now - e->window_start < STRANGER_WINDOW_S && e->refusals >= STRANGER_MAX)
+		{
+			req->limited = true;
+			req->status = 403;
+			req->reason = "Forbidden";
+		}
+	}
+	MemoryContextSwitchTo(old);
+}
+
+/* count_strangers counts the refusals of unknown sources the decisions made. */
+static void
+count_strangers(SipIncoming *batch)
+{
+	SipIncoming *req;
+	time_t		now = time(NULL);
+
+	for (req = batch; req; req = req->next)
+	{
+		StrangerEntry *e;
+		bool		found;
+		char		key[64];
+
+		if (req->source == NULL || !(req->stranger || req->limited))
+			continue;
+		strlcpy(key, req->source, sizeof(key));
+		e = hash_search(strangers, key, HASH_ENTER, &found);
+		if (!found || now - e->window_start >= STRANGER_WINDOW_S)
+		{
+			e->window_start = now;
+			e->refusals = 0;
+		}
+		e->refusals++;
+	}
+	/* forget old windows now and then, so the table stays small */
+	if (hash_get_num_entries(strangers) > 10000)
+	{
+		hash_destroy(strangers);
+		strangers = NULL;
+	}
+}
+
 /*
  * sip_request_process answers every request saved since the last turn.
  * If the decisions fail, each gets 500 and a Retry-After.
@@ -374,7 +509,9 @@ sip_request_process(void)
 	if (batch_context == NULL)
 		batch_context = AllocSetContextCreate(TopMemoryContext, "cc sip requests",
 											  ALLOCSET_DEFAULT_SIZES);
+	limit_strangers(batch);
 	decided = cc_worker_transaction("cc sip: answer requests", decide_batch, batch);
+	count_strangers(batch);
 
 	while (batch)
 	{
@@ -388,7 +525,7 @@ sip_request_process(void)
 			free(req);
 			continue;
 		}
-		if (!decided)
+		if (!decided && !req->limited)
 		{
 			req->leg_id = NULL;
 			req->status = 500;

@@ -195,3 +195,27 @@ sip_sdp_answer(const char *local_ip, int local_port, const SipMediaChoice *choic
 					dtmf,
 					sip_media_mode_name(answer_mode));
 }
+
+/*
+ * sip_sdp_offer writes our offer for an outbound INVITE: one audio stream
+ * on local_port with every codec we carry (PCMU, PCMA, G722) and
+ * telephone-event 101, 20 ms packets, sendrecv.
+ */
+char *
+sip_sdp_offer(const char *local_ip, int local_port, unsigned long session_id, unsigned long version)
+{
+	return psprintf("v=0\r\n"
+					"o=pg_callcenter %lu %lu IN IP4 %s\r\n"
+					"s=pg_callcenter\r\n"
+					"c=IN IP4 %s\r\n"
+					"t=0 0\r\n"
+					"m=audio %d RTP/AVP 0 8 9 101\r\n"
+					"a=rtpmap:0 PCMU/8000\r\n"
+					"a=rtpmap:8 PCMA/8000\r\n"
+					"a=rtpmap:9 G722/8000\r\n"
+					"a=rtpmap:101 telephone-event/8000\r\n"
+					"a=fmtp:101 0-16\r\n"
+					"a=ptime:20\r\n"
+					"a=sendrecv\r\n",
+					session_id, version, local_ip, local_ip, local_port);
+}

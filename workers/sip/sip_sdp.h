@@ -28,6 +28,8 @@ typedef struct SipMediaChoice
 extern bool sip_sdp_negotiate(const char *offer, SipMediaChoice *choice, char **error);
 extern char *sip_sdp_answer(const char *local_ip, int local_port, const SipMediaChoice *choice,
 							unsigned long session_id, unsigned long version);
+extern char *sip_sdp_offer(const char *local_ip, int local_port, unsigned long session_id,
+						   unsigned long version);
 extern bool sip_media_on_hold(const SipMediaChoice *choice);
 extern const char *sip_media_mode_name(SipMediaMode mode);
 

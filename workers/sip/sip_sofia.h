@@ -7,13 +7,17 @@
 #define CC_SIP_SOFIA_H
 
 /*
- * What a nua handle of ours points to: an outbound request (sip_stack.c) or
- * a call leg (sip_calls.c), told apart by kind, the first member of both.
+ * What a nua handle of ours points to: an outbound request (sip_stack.c), a
+ * call leg (sip_calls.c), one fork of an outbound leg (sip_dial.c) or a
+ * register_out trunk (sip_trunks.c), told apart by kind, the first member
+ * of each.
  */
 typedef enum SipHandleKind
 {
 	SIP_HANDLE_REQUEST = 1,
-	SIP_HANDLE_LEG = 2
+	SIP_HANDLE_LEG = 2,
+	SIP_HANDLE_FORK = 3,
+	SIP_HANDLE_TRUNK = 4
 } SipHandleKind;
 
 typedef struct SipHandleMagic

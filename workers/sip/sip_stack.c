@@ -15,6 +15,7 @@
 #include "sip_calls.h"
 #include "sip_request.h"
 #include "sip_stack.h"
+#include "sip_trunks.h"
 
 /* One outbound request in flight; the handle's magic. */
 typedef struct SipRequest
@@ -27,7 +28,8 @@ typedef struct SipRequest
 
 su_root_t  *sip_root = NULL;
 static su_home_t sip_home[1];
-static nua_t *sip_nua = NULL;
+nua_t	   *sip_nua = NULL;
+uint64		sip_work_queued = 0;
 static bool sip_shutdown_done = false;
 static SipResult *results_head = NULL;
 static SipResult **results_tail = &results_head;
@@ -71,7 +73,7 @@ sip_stack_start(const char *listen_url)
 	sip_nua = nua_create(sip_root, sip_callback, NULL,
 						 NUTAG_URL(listen_url),
 						 SIPTAG_USER_AGENT_STR("pg_callcenter/0.1"),
-						 SIPTAG_ALLOW_STR("INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER, INFO, UPDATE"),
+						 SIPTAG_ALLOW_STR("INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER, INFO, UPDATE, REFER, NOTIFY"),
 						 NUTAG_APPL_METHOD("REGISTER"),
 						 NUTAG_ENABLEMESSAGE(0),
 						 NUTAG_ENABLEINVITE(1),
@@ -229,7 +231,8 @@ sip_options_answered(int status, char const *phrase, nua_handle_t *nh, SipReques
 
 /*
  * sip_callback receives every nua event.  Events of a call leg go to
- * sip_calls.c; new requests that the SQL decisions answer (REGISTER, a new
+ * sip_calls.c, of a fork of an outbound leg to sip_dial.c, of a
+ * register_out trunk's registration to sip_trunks.c; new requests that the SQL decisions answer (REGISTER, a new
  * INVITE) are saved for the loop; nua itself answers OPTIONS (200) and
  * unknown methods (501).
  */
@@ -241,6 +244,16 @@ sip_callback(nua_event_t event, int status, char const *phrase,
 	if (owner != NULL && owner->kind == SIP_HANDLE_LEG)
 	{
 		sip_calls_callback(event, status, phrase, nua, nh, (SipLeg *) owner, sip, tags);
+		return;
+	}
+	if (owner != NULL && owner->kind == SIP_HANDLE_FORK)
+	{
+		sip_dial_callback(event, status, phrase, nua, nh, (SipFork *) owner, sip, tags);
+		return;
+	}
+	if (owner != NULL && owner->kind == SIP_HANDLE_TRUNK)
+	{
+		sip_trunks_callback(event, status, phrase, nua, nh, (SipTrunk *) owner, sip, tags);
 		return;
 	}
 

@@ -26,6 +26,8 @@ typedef struct SipResult
 } SipResult;
 
 extern su_root_t *sip_root;
+extern nua_t *sip_nua;
+extern uint64 sip_work_queued;	/* requests and events queued by callbacks, ever */
 
 extern bool sip_stack_start(const char *listen_url);
 extern void sip_stack_stop(void);

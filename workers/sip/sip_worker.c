@@ -21,6 +21,7 @@
 #include "postmaster/bgworker.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
+#include "utils/memutils.h"
 
 #include "guc.h"
 #include "shmem.h"
@@ -29,11 +30,14 @@
 #include "sip_media.h"
 #include "sip_request.h"
 #include "sip_stack.h"
+#include "sip_trunks.h"
 #include "worker_common.h"
 
 PGDLLEXPORT void cc_sip_main(Datum main_arg);
 
 #define SIP_STEP_MS 100			/* longest sleep of one loop turn */
+#define SIP_DRAIN_MS 50			/* longest time spent gathering one batch */
+#define SIP_DRAIN_IDLE_STEPS 3	/* steps without new work that end the gathering */
 #define SIP_START_RETRY_MS 5000
 #define HOUSEKEEPING_INTERVAL_S 2
 
@@ -130,6 +134,9 @@ void
 cc_sip_main(Datum main_arg)
 {
 	time_t		next_housekeeping = 0;
+	MemoryContext turn_context;
+	struct timespec drain_start;
+	int			idle_steps;
 
 	if (pipe(self_pipe) != 0 ||
 		fcntl(self_pipe[0], F_SETFL, O_NONBLOCK) != 0 ||
@@ -149,9 +156,44 @@ cc_sip_main(Datum main_arg)
 	sip_bus_prepare();
 	pgstat_report_activity(STATE_IDLE, NULL);
 
+	/*
+	 * What a loop turn pallocs outside a transaction (SDP, header strings,
+	 * action parameters) lives in this context, reset after each turn;
+	 * whatever lives longer has a context of its own (the legs', the
+	 * trunks').
+	 */
+	turn_context = AllocSetContextCreate(TopMemoryContext, "cc sip loop turn", ALLOCSET_DEFAULT_SIZES);
+	MemoryContextSwitchTo(turn_context);
+
 	while (!cc_shutdown_requested)
 	{
+		MemoryContextReset(turn_context);
 		su_root_step(sip_root, SIP_STEP_MS);
+
+		/*
+		 * Gather what else is waiting in the sockets before the database
+		 * work (for at most SIP_DRAIN_MS), so that load grows the batches
+		 * of one transaction rather than the number of transactions.
+		 */
+		clock_gettime(CLOCK_MONOTONIC, &drain_start);
+		for (idle_steps = 0;;)
+		{
+			uint64		before = sip_work_queued;
+			struct timespec now;
+
+			/*
+			 * A datagram read in one step reaches nua's callback in a later
+			 * one (sofia queues it between its layers): stop after a few
+			 * steps that brought nothing.
+			 */
+			su_root_step(sip_root, 0);
+			idle_steps = sip_work_queued == before ? idle_steps + 1 : 0;
+			if (idle_steps >= SIP_DRAIN_IDLE_STEPS)
+				break;
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			if ((now.tv_sec - drain_start.tv_sec) * 1000 + (now.tv_nsec - drain_start.tv_nsec) / 1000000 >= SIP_DRAIN_MS)
+				break;
+		}
 		pg_atomic_fetch_add_u64(&cc_shared->sip.loops, 1);
 		if (cc_shutdown_requested)
 			break;
@@ -164,6 +206,7 @@ cc_sip_main(Datum main_arg)
 		sip_bus_maintain();
 		sip_bus_fire_timers();
 		sip_bus_claim_and_run();
+		sip_trunks_process();
 
 		if (time(NULL) >= next_housekeeping)
 		{
@@ -174,6 +217,7 @@ cc_sip_main(Datum main_arg)
 
 	ereport(LOG, (errmsg("cc sip: shutting down")));
 	sip_calls_shutdown();
+	sip_trunks_shutdown();
 	sip_bus_disconnect();
 	sip_stack_stop();
 	proc_exit(1);
