@@ -51,7 +51,9 @@ SELECT cc.flow_version_save(id, 'MAIN', cc.flow_template('blank')) FROM f;
 UPDATE cc.flow_versions SET graph = cc.flow_template('blank') WHERE flow_id = (SELECT id FROM f);
 UPDATE cc.flow_versions SET remark = 'live since Monday' WHERE flow_id = (SELECT id FROM f) RETURNING remark;
 
--- A call to the number runs MAIN.
+-- A call to the number runs MAIN.  (Calls come from a peering trunk's
+-- address: anyone else gets 403.)
+INSERT INTO cc.trunks (name, mode, peer_addresses) VALUES ('carrier', 'peering', '{192.0.2.7/32}');
 CREATE FUNCTION pg_temp.arrive(caller text) RETURNS jsonb LANGUAGE sql AS $$
     SELECT cc.call_arrived(jsonb_build_object(
         'request_uri', 'sip:+862120001000@127.0.0.1', 'call_id', 'call-' || caller,

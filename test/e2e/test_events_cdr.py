@@ -27,6 +27,8 @@ def test_4_sip_call_has_one_cdr_times_ordered_durations_add_up(cluster):
     cluster.sql("INSERT INTO cc.flow_versions (flow_id, graph, published, published_at) "
                 "VALUES (%s, %s, true, now())", flow, json.dumps(FLOW))
     cluster.sql("INSERT INTO cc.numbers (number, inbound_flow_id) VALUES ('5550100', %s)", flow)
+    # sipp calls from 127.0.0.1: a peering trunk lets that address in (anyone else gets 403)
+    cluster.sql("INSERT INTO cc.trunks (name, mode, peer_addresses) VALUES ('sipp', 'peering', '{127.0.0.1/32}')")
     with Receiver(secret="cdr-secret") as r:
         cluster.sql("INSERT INTO cc.webhooks (name, url, event_types, secret) VALUES ('cdrs', %s, '{cdr}', 'cdr-secret')",
                     r.url)

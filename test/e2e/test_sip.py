@@ -157,9 +157,16 @@ def test_6_refer_from_agent_is_a_transfer_event_and_refer_sent_carries_headers(c
     refer = su.wait_event(cluster, "leg.refer", leg_id, what="leg.refer event of the agent's REFER")
     assert refer["refer_to"].startswith("sip:4711@example.com"), refer
     assert "agent@127.0.0.1" in refer["referred_by"], refer
-    _send(cluster, call, [{"type": "refer_notify", "leg": leg_id, "code": 200}, {"type": "hangup", "leg": leg_id}])
+    # The decisions (call control) answer the transfer request: this call
+    # is not connected, so they refuse it, and the final NOTIFY on the wire
+    # carries their 603.
+    refused = su.wait_event(cluster, "call.refer_refused", leg_id, what="call control's answer to the REFER")
+    assert "not connected" in refused["reason"], refused
+    _send(cluster, call, [{"type": "hangup", "leg": leg_id}])
     r = srv.wait()
     assert r.ok, "agent UAS (REFER, 202, NOTIFY, our BYE): %r\n%s" % (r, r.logs())
+    assert "SIP/2.0 603" in su.messages(r).split("NOTIFY sip")[-1], \
+        "final NOTIFY does not carry the decision's 603:\n%s" % su.messages(r)[-3000:]
 
     uui = "call 42"
     uui_hex = uui.encode().hex()
