@@ -64,8 +64,16 @@ media_tts_start(void)
 	sigset_t	all,
 				old;
 	char	   *dir = psprintf("%s/tts", cc_media_dir);
+	char	   *p;
 
-	(void) mkdir(cc_media_dir, 0750);
+	/* mkdir -p cc.media_dir/tts */
+	for (p = dir + 1; *p; p++)
+		if (*p == '/')
+		{
+			*p = '\0';
+			(void) mkdir(dir, 0750);
+			*p = '/';
+		}
 	(void) mkdir(dir, 0750);
 	pfree(dir);
 	sigfillset(&all);
