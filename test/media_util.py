@@ -323,11 +323,11 @@ def uac_scenario(media_port, pts=(0, 101), hangup_after_ms=None, pcap=None, inac
     <![CDATA[
       BYE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
       Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: "Caller" <sip:[caller]@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      From: "Caller" <sip:caller@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
       To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
       Call-ID: [call_id]
       CSeq: 2 BYE
-      Contact: <sip:[caller]@[local_ip]:[local_port]>
+      Contact: <sip:caller@[local_ip]:[local_port]>
       Max-Forwards: 70
       Content-Length: 0
 
@@ -345,7 +345,7 @@ def uac_scenario(media_port, pts=(0, 101), hangup_after_ms=None, pcap=None, inac
       [last_To:]
       [last_Call-ID:]
       [last_CSeq:]
-      Contact: <sip:[caller]@[local_ip]:[local_port]>
+      Contact: <sip:caller@[local_ip]:[local_port]>
       Content-Length: 0
 
     ]]>
@@ -357,11 +357,11 @@ def uac_scenario(media_port, pts=(0, 101), hangup_after_ms=None, pcap=None, inac
     <![CDATA[
       INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
       Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: "Caller" <sip:[caller]@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      From: "Caller" <sip:caller@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
       To: <sip:[service]@[remote_ip]:[remote_port]>
       Call-ID: [call_id]
       CSeq: 1 INVITE
-      Contact: <sip:[caller]@[local_ip]:[local_port]>
+      Contact: <sip:caller@[local_ip]:[local_port]>
       Max-Forwards: 70
       Content-Type: application/sdp
       Content-Length: [len]
@@ -383,11 +383,11 @@ def uac_scenario(media_port, pts=(0, 101), hangup_after_ms=None, pcap=None, inac
     <![CDATA[
       ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
       Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: "Caller" <sip:[caller]@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      From: "Caller" <sip:caller@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
       To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
       Call-ID: [call_id]
       CSeq: 1 ACK
-      Contact: <sip:[caller]@[local_ip]:[local_port]>
+      Contact: <sip:caller@[local_ip]:[local_port]>
       Max-Forwards: 70
       Content-Length: 0
 

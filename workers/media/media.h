@@ -88,6 +88,7 @@ typedef struct MediaPlay
 	int			buf_len;
 	int			buf_pos;
 	int			elapsed_ms;		/* tone/silence */
+	int16		up_prev;		/* last 8 kHz sample (interpolation across frames) */
 	struct tone_gen_state_s *tone_gen;
 } MediaPlay;
 

@@ -12,6 +12,7 @@
 #include "postgres.h"
 
 #include <spandsp/telephony.h>
+#include <spandsp/bit_operations.h>
 #include <spandsp/g711.h>
 #include <spandsp/g722.h>
 #include <spandsp/plc.h>

@@ -267,14 +267,13 @@ play_read(MediaSession *s, MediaPlay *p, int16 *frame, char *error, int error_le
 	if (p->kind == CC_PLAY_TONE)
 	{
 		int16		pcm8[CC_FRAME_SAMPLES / 2];
-		int16		last = 0;
 
 		if (p->elapsed_ms >= p->ms)
 			return PLAY_DONE;
 		memset(pcm8, 0, sizeof(pcm8));
 		if (p->tone_gen)
 			(void) tone_gen((tone_gen_state_t *) p->tone_gen, pcm8, CC_FRAME_SAMPLES / 2);
-		media_up8to16(pcm8, CC_FRAME_SAMPLES / 2, frame, &last);
+		media_up8to16(pcm8, CC_FRAME_SAMPLES / 2, frame, &p->up_prev);
 		p->elapsed_ms += MEDIA_TICK_MS;
 		return PLAY_AUDIO;
 	}
@@ -314,12 +313,7 @@ play_read(MediaSession *s, MediaPlay *p, int16 *frame, char *error, int error_le
 		if (p->rate == 16000)
 			memcpy(frame, pcm, sizeof(int16) * CC_FRAME_SAMPLES);
 		else
-		{
-			int16		last = 0;
-
-			media_up8to16(pcm, need, frame, &last);
-			frame[0] = pcm[0];	/* no interpolation from a previous frame we do not keep */
-		}
+			media_up8to16(pcm, need, frame, &p->up_prev);
 		return PLAY_AUDIO;
 	}
 }

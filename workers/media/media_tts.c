@@ -2,8 +2,8 @@
  * media_tts.c
  *		Text to speech for the media worker: flite renders in a thread of
  *		its own, so a long sentence never stalls the 20 ms clock.  Each
- *		rendering is cached as a WAV under cc.media_dir/tts/, named by the MD5
- *		of the voice and the text, and played from there like any prompt; a
+ *		rendering is cached as a WAV under cc.media_dir/tts/, named by a 128-bit hash
+ *		of the voice and the text (two seeds of hash_bytes_extended), and played from there like any prompt; a
  *		text already rendered is never rendered again.
  *
  * The thread touches no PostgreSQL API (no palloc, no elog, no signals: it
@@ -20,7 +20,7 @@
 
 #include <flite/flite.h>
 
-#include "common/md5.h"
+#include "common/hashfn.h"
 
 #include "media.h"
 
@@ -97,7 +97,6 @@ int
 media_tts_request(const char *text, const char *voice, char **path, char **error)
 {
 	char		hex[33];
-	const char *errstr = NULL;
 	char	   *key;
 	int			i,
 				slot = -1;
@@ -112,11 +111,9 @@ media_tts_request(const char *text, const char *voice, char **path, char **error
 	if (voice && voice[0] && strcmp(voice, "slt") != 0 && strcmp(voice, "cmu_us_slt") != 0)
 		elog(DEBUG1, "cc media %d: TTS voice \"%s\" is not installed; using slt", media_worker_id, voice);
 	key = psprintf("slt\n%s", text);
-	if (!pg_md5_hash(key, strlen(key), hex, &errstr))
-	{
-		*error = psprintf("cannot hash the text: %s", errstr ? errstr : "?");
-		return -1;
-	}
+	snprintf(hex, sizeof(hex), "%016llx%016llx",
+			 (unsigned long long) hash_bytes_extended((const unsigned char *) key, strlen(key), 0),
+			 (unsigned long long) hash_bytes_extended((const unsigned char *) key, strlen(key), 0x6363));
 	pfree(key);
 	*path = psprintf("%s/tts/%s.wav", cc_media_dir, hex);
 	if (access(*path, R_OK) == 0)
