@@ -219,11 +219,47 @@ class RtpPeer:
         self.ts = random.randrange(1 << 32)
         self.ssrc = random.randrange(1 << 32)
         self.sent = 0
+        self.digits = []         # (digit, ms) to send as RFC 4733 events
+        self._event = None
         self._stop = False
         self._threads = [threading.Thread(target=self._rx, daemon=True),
                          threading.Thread(target=self._tx, daemon=True)]
         for t in self._threads:
             t.start()
+
+    def send_digits(self, digits, ms=100):
+        """send_digits queues digits sent as RFC 4733 events (ms each, 60 ms apart)."""
+        with self.lock:
+            self.digits.extend((d, ms) for d in digits)
+
+    def idle(self):
+        """idle tells whether everything queued has been sent."""
+        with self.lock:
+            return not self.queue and not self.digits and self._event is None
+
+    def _event_packet(self):
+        """_event_packet sends this tick of the digit being sent; True if it did."""
+        ev = self._event
+        if ev is None:
+            with self.lock:
+                if not self.digits:
+                    return False
+                d, ms = self.digits.pop(0)
+            ev = self._event = {"code": "0123456789*#ABCD".index(d), "ms": ms, "t": 0, "ts": self.ts,
+                                "gap": 3}
+        if ev["t"] < ev["ms"]:
+            ev["t"] += 20
+            end = ev["t"] >= ev["ms"]
+            payload = struct.pack("!BBH", ev["code"], (0x80 if end else 0) | 10, min(ev["t"], ev["ms"]) * 8)
+            # the end packet goes three times with one sequence number (RFC 4733 2.5.1.4)
+            pkt = self.packet(payload, pt=self.dtmf_pt, marker=ev["t"] == 20, ts=ev["ts"])
+            for _ in range(3 if end else 1):
+                self.sock.sendto(pkt, self.target)
+            return True
+        ev["gap"] -= 1
+        if ev["gap"] <= 0:
+            self._event = None
+        return False
 
     def play(self, samples):
         """play queues samples (at the codec's rate) to send."""
@@ -267,6 +303,12 @@ class RtpPeer:
                 time.sleep(d)
             if not self.sending or self.target is None:
                 continue
+            try:
+                if self._event_packet():
+                    self.ts = (self.ts + 160) & 0xFFFFFFFF
+                    continue
+            except OSError:
+                pass
             with self.lock:
                 chunk, self.queue = self.queue[:n], self.queue[n:]
             chunk += [0] * (n - len(chunk))
@@ -302,7 +344,7 @@ class RtpPeer:
 
 # --- sipp scenarios ---------------------------------------------------------
 
-def uac_scenario(media_port, pts=(0, 101), hangup_after_ms=None, pcap=None, inactive_pause_ms=0):
+def uac_scenario(media_port, pts=(0, 101), hangup_after_ms=None, pcap=None, info_digits=None):
     """uac_scenario writes a caller scenario: INVITE offering pts on
     media_port (an RtpPeer's port, or sipp's own [media_port] when None),
     ACK, then either wait for our BYE or, with hangup_after_ms, hang up
@@ -317,6 +359,27 @@ def uac_scenario(media_port, pts=(0, 101), hangup_after_ms=None, pcap=None, inac
     after_ack = ""
     if pcap:
         after_ack += '  <nop><action><exec play_pcap_audio="%s"/></action></nop>\n' % pcap
+    for i, (delay, d) in enumerate(info_digits or []):
+        after_ack += '''  <pause milliseconds="%d"/>
+  <send retrans="500">
+    <![CDATA[
+      INFO sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: "Caller" <sip:caller@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+      Call-ID: [call_id]
+      CSeq: %d INFO
+      Contact: <sip:caller@[local_ip]:[local_port]>
+      Max-Forwards: 70
+      Content-Type: application/dtmf-relay
+      Content-Length: [len]
+
+      Signal=%s
+      Duration=160
+    ]]>
+  </send>
+  <recv response="200"/>
+''' % (delay, 10 + i, d)
     if hangup_after_ms is not None:
         after_ack += '''  <pause milliseconds="%d"/>
   <send retrans="500">
@@ -326,7 +389,7 @@ def uac_scenario(media_port, pts=(0, 101), hangup_after_ms=None, pcap=None, inac
       From: "Caller" <sip:caller@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
       To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
       Call-ID: [call_id]
-      CSeq: 2 BYE
+      CSeq: 99 BYE
       Contact: <sip:caller@[local_ip]:[local_port]>
       Max-Forwards: 70
       Content-Length: 0
@@ -407,8 +470,9 @@ class Caller:
 
     def __init__(self, cluster, number, scenario, timeout=120):
         self.logdir = tempfile.mkdtemp(prefix="sipp.media.", dir=harness.WORK_ROOT)
+        self.media_port = harness.free_port(40000, 50000) & ~1
         self.cmd = ["sipp", "-sf", scenario, "-t", "u1", "-i", "127.0.0.1",
-                    "-p", str(harness.free_port()), "-mp", str(harness.free_port(40000, 50000)),
+                    "-p", str(harness.free_port()), "-mp", str(self.media_port),
                     "-s", number, "-m", "1", "-timeout", "%ds" % timeout, "-timeout_error",
                     "-nostdin", "-trace_err", "-error_file", os.path.join(self.logdir, "errors.log"),
                     "-trace_msg", "-message_file", os.path.join(self.logdir, "messages.log"),
@@ -485,6 +549,15 @@ def leg_of_peer(cluster, peer, timeout=15):
         return r[0] if r else None
     leg, call, session, worker, port, codec = harness.wait_until(find, timeout, what="media session of the call")
     return call, leg, {"session": session, "worker": worker, "port": port, "codec": codec}
+
+
+def leg_by_remote_rtp(cluster, port, timeout=15):
+    """leg_by_remote_rtp waits for the leg answered with RTP to 127.0.0.1:port; returns (call_id, leg_id)."""
+    def f():
+        r = cluster.sql("SELECT call_id, leg_id FROM cc.events WHERE type = 'leg.answered' "
+                        "AND data->>'remote_rtp' = %s", "127.0.0.1:%d" % port)
+        return r[0] if r else None
+    return harness.wait_until(f, timeout, what="the leg with RTP to port %d" % port)
 
 
 def send_actions(cluster, call, actions):
