@@ -284,6 +284,7 @@ run_command(int index, uint32 generation, CcMediaCmd *cmd, int len)
 			break;
 		case CC_OP_BARGE:
 			s->barge_in = cmd->args[0] != 0;
+			s->dtmf_disabled = false;	/* any dtmf command re-enables keys */
 			break;
 		case CC_OP_STOP:
 			media_play_stop_all(s, NULL);
