@@ -95,6 +95,12 @@ media_session_open(int index, uint32 generation)
 		elog(LOG, "cc media %d: socket(): %m", media_worker_id);
 		return false;
 	}
+	{
+		/* room for bursts (a flood from a stranger must not push the peer's packets out) */
+		int			rcvbuf = 256 * 1024;
+
+		(void) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	}
 	flags = fcntl(fd, F_GETFL, 0);
 	(void) fcntl(fd, F_SETFL, flags | O_NONBLOCK);
 	(void) fcntl(fd, F_SETFD, FD_CLOEXEC);
