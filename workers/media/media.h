@@ -26,10 +26,10 @@ struct dtmf_tx_state_s;
 struct tone_gen_state_s;
 
 #define MEDIA_TICK_MS 20
-#define MEDIA_JB_SLOTS 64		/* jitter buffer: packets held by sequence number */
+#define MEDIA_JB_SLOTS 16		/* jitter buffer: packets held by sequence number (320 ms) */
 #define MEDIA_JB_MAX_FRAMES 10	/* at most 200 ms of playout delay */
-#define MEDIA_FIFO_SAMPLES (16000 / 2)	/* decoded samples waiting (0.5 s at 16 kHz) */
-#define MEDIA_MAX_PAYLOAD 1200	/* largest audio payload accepted (60 ms of G.711 is 480) */
+#define MEDIA_FIFO_SAMPLES (16000 / 5)	/* decoded samples waiting (0.2 s at 16 kHz) */
+#define MEDIA_MAX_PAYLOAD 480	/* largest audio payload accepted (60 ms of G.711 or G.722) */
 #define MEDIA_HEAR_MAX 6		/* sources a session hears besides playback */
 #define MEDIA_DIGITS_MAX 100
 
