@@ -23,6 +23,7 @@
 PG_FUNCTION_INFO_V1(cc_media_session_stats);
 PG_FUNCTION_INFO_V1(cc_media_worker_stats);
 PG_FUNCTION_INFO_V1(cc_wav_info);
+PG_FUNCTION_INFO_V1(cc_media_tick_lags);
 
 static void require_shmem(void);
 static const char *codec_name(int pt);
@@ -292,4 +293,35 @@ cc_wav_info(PG_FUNCTION_ARGS)
 	else
 		values[6] = CStringGetTextDatum(error);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
+
+/*
+ * cc_media_tick_lags returns each media worker's histogram of how late its
+ * 20 ms ticks started (0.5 ms buckets; empty buckets left out): the
+ * send-interval jitter the worker itself adds.
+ */
+Datum
+cc_media_tick_lags(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	int			w,
+				b;
+
+	InitMaterializedSRF(fcinfo, 0);
+	require_shmem();
+	for (w = 0; w < cc_shared->media_workers; w++)
+		for (b = 0; b < CC_TICK_LAG_BUCKETS; b++)
+		{
+			uint64		n = pg_atomic_read_u64(&cc_shared->media[w].tick_lag[b]);
+			Datum		values[3];
+			bool		nulls[3] = {false};
+
+			if (n == 0)
+				continue;
+			values[0] = Int32GetDatum(w);
+			values[1] = Float8GetDatum(b * CC_TICK_LAG_BUCKET_US / 1000.0);
+			values[2] = Int64GetDatum((int64) n);
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		}
+	return (Datum) 0;
 }

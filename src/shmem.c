@@ -249,6 +249,12 @@ cc_worker_slot_publish(CcWorkerSlot *slot)
 	pg_atomic_init_u64(&slot->busy_us, 0);
 	pg_atomic_init_u32(&slot->sessions, 0);
 	pg_atomic_init_u32(&slot->tts_pending, 0);
+	{
+		int			i;
+
+		for (i = 0; i < CC_TICK_LAG_BUCKETS; i++)
+			pg_atomic_init_u64(&slot->tick_lag[i], 0);
+	}
 	pg_write_barrier();
 	slot->pid = MyProcPid;
 	on_shmem_exit(cc_worker_slot_clear, PointerGetDatum(slot));

@@ -64,6 +64,10 @@ typedef struct CcRing
 	CcRingMsg	slots[CC_RING_SLOTS];
 } CcRing;
 
+/* Buckets of the media workers' tick-lag histogram: 0.5 ms each, the last one open. */
+#define CC_TICK_LAG_BUCKETS 64
+#define CC_TICK_LAG_BUCKET_US 500
+
 /* What every worker publishes about itself. */
 typedef struct CcWorkerSlot
 {
@@ -79,6 +83,7 @@ typedef struct CcWorkerSlot
 	pg_atomic_uint64 busy_us;	/* time spent working (not waiting) */
 	pg_atomic_uint32 sessions;	/* sessions open */
 	pg_atomic_uint32 tts_pending;	/* TTS renderings queued or running */
+	pg_atomic_uint64 tick_lag[CC_TICK_LAG_BUCKETS];	/* ticks by how late they started, 0.5 ms buckets */
 } CcWorkerSlot;
 
 /* Media session states. */

@@ -77,6 +77,13 @@ COMMENT ON COLUMN cc.media_workers.wrong_ssrc IS 'Packets with a wrong SSRC, sum
 COMMENT ON COLUMN cc.media_workers.malformed IS 'Malformed datagrams, summed over its open sessions.';
 COMMENT ON COLUMN cc.media_workers.ring_messages_dropped IS 'Messages to or from cc sip dropped because a ring was full.';
 
+CREATE FUNCTION cc.media_tick_lags(OUT worker integer, OUT lag_ms double precision, OUT ticks bigint)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'cc_media_tick_lags'
+LANGUAGE C STRICT VOLATILE;
+COMMENT ON FUNCTION cc.media_tick_lags() IS
+    'Each media worker''s histogram of how late its 20 ms ticks started since it started: lag_ms is the lower bound of a 0.5 ms bucket (the last, 31.5, holds everything later). Ticks run on time have lag_ms 0: the send-interval jitter the worker adds.';
+
 CREATE FUNCTION cc.wav_info(file text,
     OUT format text, OUT channels integer, OUT sample_rate integer, OUT bits integer,
     OUT duration_ms bigint, OUT playable boolean, OUT problem text)

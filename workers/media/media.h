@@ -155,6 +155,7 @@ typedef struct MediaSession
 	uint32		generation;
 	CcMediaSession *shm;
 	int			fd;
+	bool		readable;		/* this tick's epoll said the socket has data */
 	/* peer */
 	struct sockaddr_in sdp_addr;	/* where the SDP said */
 	struct sockaddr_in peer_addr;	/* where we send: latched to the first packet's source */
@@ -225,6 +226,7 @@ typedef struct MediaSession
 extern int	media_worker_id;
 extern int64 media_now_ms;		/* monotonic clock at the start of this tick */
 extern MediaSession **media_sessions;	/* by session index; NULL when not ours */
+extern int	media_rtp_epoll;	/* epoll set of our RTP sockets, polled once per tick */
 extern void media_emit(MediaSession *s, const char *fmt,...) pg_attribute_printf(2, 3);
 extern void media_emit_for(int index, uint32 generation, const char *fmt,...) pg_attribute_printf(3, 4);
 extern void media_emit_va(int index, uint32 generation, const char *fmt, va_list ap) pg_attribute_printf(3, 0);

@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -115,6 +116,19 @@ media_session_open(int index, uint32 generation)
 		return false;
 	}
 
+	{
+		struct epoll_event ev;
+
+		memset(&ev, 0, sizeof(ev));
+		ev.events = EPOLLIN;
+		ev.data.u32 = (uint32) index;
+		if (epoll_ctl(media_rtp_epoll, EPOLL_CTL_ADD, fd, &ev) < 0)
+		{
+			elog(LOG, "cc media %d: epoll_ctl on RTP port %d: %m", media_worker_id, shm->local_port);
+			close(fd);
+			return false;
+		}
+	}
 	s = MemoryContextAllocZero(TopMemoryContext, sizeof(MediaSession));
 	s->index = index;
 	s->generation = generation;
@@ -422,28 +436,51 @@ handle_packet(MediaSession *s, const uint8 *buf, int len, const struct sockaddr_
 	jb_insert(s, seq, true, buf + off, len - off);
 }
 
-/* media_rtp_receive reads what the session's socket holds (bounded per tick). */
+/*
+ * media_rtp_receive reads what the session's socket holds, a batch at a time
+ * (recvmmsg), bounded per tick.
+ */
 void
 media_rtp_receive(MediaSession *s)
 {
-	uint8		buf[2048];
-	int			i;
+#define RX_BATCH 8
+	static uint8 bufs[RX_BATCH][1500];
+	struct mmsghdr msgs[RX_BATCH];
+	struct iovec iov[RX_BATCH];
+	struct sockaddr_in from[RX_BATCH];
+	int			total = 0;
 
-	for (i = 0; i < READS_PER_TICK; i++)
+	while (total < READS_PER_TICK)
 	{
-		struct sockaddr_in from;
-		socklen_t	fromlen = sizeof(from);
-		ssize_t		n = recvfrom(s->fd, buf, sizeof(buf), 0, (struct sockaddr *) &from, &fromlen);
+		int			i,
+					n;
 
-		if (n < 0)
+		memset(msgs, 0, sizeof(msgs));
+		for (i = 0; i < RX_BATCH; i++)
 		{
-			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-				elog(DEBUG1, "cc media %d: recvfrom on port %d: %m", media_worker_id, s->shm->local_port);
+			iov[i].iov_base = bufs[i];
+			iov[i].iov_len = sizeof(bufs[i]);
+			msgs[i].msg_hdr.msg_iov = &iov[i];
+			msgs[i].msg_hdr.msg_iovlen = 1;
+			msgs[i].msg_hdr.msg_name = &from[i];
+			msgs[i].msg_hdr.msg_namelen = sizeof(from[i]);
+		}
+		n = recvmmsg(s->fd, msgs, RX_BATCH, MSG_DONTWAIT, NULL);
+		if (n <= 0)
+		{
+			if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+				elog(DEBUG1, "cc media %d: recvmmsg on port %d: %m", media_worker_id, s->shm->local_port);
 			break;
 		}
-		if (fromlen < sizeof(from) || from.sin_family != AF_INET)
-			continue;
-		handle_packet(s, buf, (int) n, &from);
+		for (i = 0; i < n; i++)
+		{
+			if (msgs[i].msg_hdr.msg_namelen < sizeof(struct sockaddr_in) || from[i].sin_family != AF_INET)
+				continue;
+			handle_packet(s, bufs[i], (int) msgs[i].msg_len, &from[i]);
+		}
+		total += n;
+		if (n < RX_BATCH)
+			break;
 	}
 }
 

@@ -16,6 +16,7 @@
 #include "postgres.h"
 
 #include <signal.h>
+#include <sys/epoll.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -36,6 +37,8 @@ PGDLLEXPORT void cc_media_main(Datum main_arg);
 int			media_worker_id = -1;
 int64		media_now_ms = 0;
 MediaSession **media_sessions = NULL;
+int			media_rtp_epoll = -1;
+static struct epoll_event *ready_events = NULL;
 
 static int *open_list = NULL;	/* indexes of our open sessions */
 static int	open_count = 0;
@@ -411,11 +414,26 @@ run_tick(void)
 	int			i;
 
 	media_now_ms = monotonic_ms();
+	/* one epoll_wait tells which sockets have data: no read comes back empty-handed */
+	if (open_count > 0)
+	{
+		int			n = epoll_wait(media_rtp_epoll, ready_events, open_count, 0);
+
+		for (i = 0; i < n; i++)
+		{
+			uint32		index = ready_events[i].data.u32;
+
+			if (index < (uint32) cc_shared->max_sessions && media_sessions[index] != NULL)
+				media_sessions[index]->readable = true;
+		}
+	}
 	for (i = 0; i < open_count; i++)
 	{
 		MediaSession *s = media_sessions[open_list[i]];
 
-		media_rtp_receive(s);
+		if (s->readable)
+			media_rtp_receive(s);
+		s->readable = false;
 		media_rtp_playout(s);
 		media_mix_publish(s);
 	}
@@ -439,7 +457,7 @@ cc_media_main(Datum main_arg)
 	int			worker = DatumGetInt32(main_arg);
 	char		name[32];
 	WaitEventSet *events;
-	int64		next_tick;
+	int64		next_tick;		/* microseconds */
 	int64		last_orphan_check = 0;
 	CcWorkerSlot *self;
 
@@ -457,6 +475,10 @@ cc_media_main(Datum main_arg)
 	media_sessions = MemoryContextAllocZero(TopMemoryContext, sizeof(MediaSession *) * cc_shared->max_sessions);
 	open_list = MemoryContextAllocZero(TopMemoryContext, sizeof(int) * cc_shared->max_sessions);
 	cmd_buf = MemoryContextAllocZero(TopMemoryContext, sizeof(CcMediaCmd));
+	ready_events = MemoryContextAllocZero(TopMemoryContext, sizeof(struct epoll_event) * cc_shared->max_sessions);
+	media_rtp_epoll = epoll_create1(EPOLL_CLOEXEC);
+	if (media_rtp_epoll < 0)
+		elog(FATAL, "%s: epoll_create1: %m", name);
 
 	/* TTS renders in a thread that touches no PostgreSQL API (media_tts.c). */
 	media_tts_start();
@@ -470,38 +492,45 @@ cc_media_main(Datum main_arg)
 
 	media_now_ms = monotonic_ms();
 	adopt_sessions();
-	next_tick = monotonic_ms() + MEDIA_TICK_MS;
+	next_tick = monotonic_us() + MEDIA_TICK_MS * 1000;
 
 	while (!cc_shutdown_requested)
 	{
 		WaitEvent	occurred[2];
-		int64		now = monotonic_ms();
+		int64		now = monotonic_us();
 		int64		work_start;
 
-		if (now < next_tick)
-			(void) WaitEventSetWait(events, (long) (next_tick - now), occurred, lengthof(occurred),
-									PG_WAIT_EXTENSION);
+		/*
+		 * Wait whole milliseconds; a tick less than half a millisecond away
+		 * runs now rather than after a timer that may overshoot by one.
+		 */
+		if (next_tick - now > 500)
+			(void) WaitEventSetWait(events, (long) ((next_tick - now) / 1000), occurred,
+									lengthof(occurred), PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 		work_start = monotonic_us();
 		pg_atomic_fetch_add_u64(&self->loops, 1);
 		cc_worker_reload_if_pending();
 		drain_ring();
 
-		now = monotonic_ms();
-		if (now >= next_tick)
+		now = monotonic_us();
+		if (now >= next_tick - 500)
 		{
-			if (now - next_tick > 5)
+			int64		lag = Max(0, now - next_tick);
+
+			if (lag > 5000)
 				pg_atomic_fetch_add_u64(&self->ticks_late, 1);
+			pg_atomic_fetch_add_u64(&self->tick_lag[Min(lag / CC_TICK_LAG_BUCKET_US, CC_TICK_LAG_BUCKETS - 1)], 1);
 			run_tick();
 			pg_atomic_fetch_add_u64(&self->ticks, 1);
-			next_tick += MEDIA_TICK_MS;
-			if (now - next_tick > 200)
-				next_tick = now + MEDIA_TICK_MS;	/* we were stopped: do not catch up in a burst */
+			next_tick += MEDIA_TICK_MS * 1000;
+			if (now - next_tick > 200000)
+				next_tick = now + MEDIA_TICK_MS * 1000;	/* we were stopped: do not catch up in a burst */
 		}
-		if (now - last_orphan_check >= 1000)
+		if (now / 1000 - last_orphan_check >= 1000)
 		{
 			close_orphans();
-			last_orphan_check = now;
+			last_orphan_check = now / 1000;
 		}
 		pg_atomic_fetch_add_u64(&self->busy_us, (uint64) (monotonic_us() - work_start));
 	}
