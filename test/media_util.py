@@ -358,6 +358,9 @@ def uac_scenario(media_port, pts=(0, 101), hangup_after_ms=None, pcap=None, info
     port = str(media_port) if media_port else "[media_port]"
     after_ack = ""
     if pcap:
+        # a second after the answer, as a person would press a key (and so the
+        # media session is surely bound on a loaded machine)
+        after_ack += '  <pause milliseconds="1000"/>\n'
         after_ack += '  <nop><action><exec play_pcap_audio="%s"/></action></nop>\n' % pcap
     for i, (delay, d) in enumerate(info_digits or []):
         after_ack += '''  <pause milliseconds="%d"/>

@@ -210,3 +210,60 @@ def test_2_info_digits_feed_the_same_collect():
             assert caller.wait(30) == 0, "sipp INFO call failed; see %s" % caller.logdir
         finally:
             peer.close()
+
+
+def goertzel_digit(chunk, rate):
+    """goertzel_digit names the DTMF digit whose two tones dominate chunk, or None."""
+    lows, highs = (697, 770, 852, 941), (1209, 1336, 1477, 1633)
+    pl = [mu.tone_power(chunk, f, rate) for f in lows]
+    ph = [mu.tone_power(chunk, f, rate) for f in highs]
+    if max(pl) < 300 or max(ph) < 300:
+        return None
+    lo, hi = lows[pl.index(max(pl))], highs[ph.index(max(ph))]
+    return next(d for d, fr in mu.DTMF_FREQS.items() if fr == (lo, hi))
+
+
+def test_2_dtmf_send_rfc4733_and_inband():
+    with mu.MediaCluster("media_dtmf_send") as cluster:
+        mu.number_with_flow(cluster, "7310", mu.pause_flow(120))
+        ev_peer = mu.RtpPeer(pt=0, dtmf_pt=101)
+        tone_peer = mu.RtpPeer(pt=0, dtmf_pt=None)
+        try:
+            c1 = mu.Caller(cluster, "7310", mu.uac_scenario(ev_peer.port, pts=(0, 101), hangup_after_ms=30000))
+            c2 = mu.Caller(cluster, "7310", mu.uac_scenario(tone_peer.port, pts=(0,), hangup_after_ms=30000))
+            call1, leg1, _ = mu.leg_of_peer(cluster, ev_peer)
+            call2, leg2, _ = mu.leg_of_peer(cluster, tone_peer)
+            digits = [{"code": "1", "duration": 120, "volume": -10}, {"code": -11, "duration": 200},
+                      {"code": "9", "duration": 80, "volume": -20}, {"code": -10}]
+            for call, leg in ((call1, leg1), (call2, leg2)):
+                mu.send_actions(cluster, call, [{"type": "dtmf", "leg": leg, "tag": "s",
+                                                 "command_info": {"type": "send", "parameters": {
+                                                     "digits": digits, "send_interval": 100}}}])
+            for leg in (leg1, leg2):
+                mu.wait_event(cluster, leg, "dtmf_sent", lambda e: e.get("tag") == "s")
+            time.sleep(0.3)
+            # RFC 4733: one event per digit (by timestamp), its end sent three times, its length and volume
+            events = {}
+            for code, end, duration, ts in ev_peer.events():
+                e = events.setdefault(ts, {"code": code, "ends": 0, "duration": 0})
+                e["ends"] += end
+                e["duration"] = max(e["duration"], duration)
+            got = [("0123456789*#ABCD"[e["code"]], e["duration"] // 8, e["ends"]) for _, e in sorted(events.items())]
+            assert got == [("1", 120, 3), ("#", 200, 3), ("9", 80, 3), ("*", 200, 3)], got
+            vols = {p[4][1] & 0x3F for p in ev_peer.received if p[0] == 101 and p[4][0] == 1}
+            assert vols == {10}, vols
+            # in-band: the tones, in order, in the audio
+            audio = tone_peer.audio()
+            seen = []
+            for i in range(0, len(audio) - 160, 160):
+                d = goertzel_digit(audio[i:i + 160], 8000)
+                if d and (not seen or seen[-1][0] != d or i - seen[-1][1] > 480):
+                    seen.append((d, i))
+                elif d:
+                    seen[-1] = (d, i)
+            assert [d for d, _ in seen] == ["1", "#", "9", "*"], seen
+            c1.kill()
+            c2.kill()
+        finally:
+            ev_peer.close()
+            tone_peer.close()

@@ -221,3 +221,32 @@ def test_5_five_party_conference_each_hears_the_others():
             assert level(heard, 400, 8000) > 500
         finally:
             stop_legs(legs)
+
+
+def test_3_supervisor_monitors_a_bridge_listen_whisper_barge():
+    with mu.MediaCluster("media_monitor") as cluster:
+        legs = start_legs(cluster, "7450", (0, 9, 8))
+        try:
+            (a, _, call_a, leg_a, _), (b, _, _, leg_b, _), (s, _, call_s, leg_s, _) = legs
+            continuous_tone(a, 600)
+            continuous_tone(b, 1500)
+            continuous_tone(s, 900)
+            mu.send_actions(cluster, call_a, [{"type": "bridge", "leg": leg_a, "with": leg_b}])
+            for mode, a_hears_s, b_hears_s in (("listen", False, False), ("whisper", True, False),
+                                               ("barge", True, True)):
+                mu.send_actions(cluster, call_s, [{"type": "monitor", "leg": leg_s, "target": leg_a, "mode": mode}])
+                time.sleep(0.6)
+                hs, ha, hb = listen(s), listen(a), listen(b)
+                assert level(hs, 600, 8000) > 1000 and level(hs, 1500, 8000) > 1000, \
+                    "%s: the supervisor does not hear both parties" % mode
+                assert (level(ha, 900, 8000) > 1000) == a_hears_s, "%s: the agent hears the supervisor: %.0f" % (
+                    mode, level(ha, 900, 8000))
+                assert (level(hb, 900, 16000) > 1000) == b_hears_s, "%s: the caller hears the supervisor: %.0f" % (
+                    mode, level(hb, 900, 16000))
+                assert level(ha, 1500, 8000) > 1000, "%s: the bridge itself broke" % mode
+            mu.send_actions(cluster, call_s, [{"type": "monitor", "leg": leg_s, "target": leg_a, "mode": "stop"}])
+            time.sleep(0.6)
+            hs, ha = listen(s), listen(a)
+            assert level(hs, 600, 8000) < 100 and level(ha, 900, 8000) < 100, "monitoring did not stop"
+        finally:
+            stop_legs(legs)

@@ -104,3 +104,18 @@ def test_6_random_bytes_truncated_headers_wrong_ssrc_stranger_flood_counted_no_c
             caller.kill()
         finally:
             peer.close()
+
+
+def test_6_silent_peer_reported_as_rtp_timeout():
+    with mu.MediaCluster("media_rtp_timeout", media_workers=1, extra_conf={"cc.rtp_timeout_s": "2"}) as cluster:
+        mu.number_with_flow(cluster, "7710", mu.pause_flow(60))
+        peer = mu.RtpPeer(pt=0, send=False)   # answers, never sends RTP
+        try:
+            caller = mu.Caller(cluster, "7710", mu.uac_scenario(peer.port, pts=(0, 101), hangup_after_ms=15000))
+            call, leg, _ = mu.leg_of_peer(cluster, peer)
+            t0 = time.time()
+            e = mu.wait_event(cluster, leg, "rtp_timeout", timeout=10)
+            assert e["seconds"] >= 2 and time.time() - t0 < 6, (e, time.time() - t0)
+            caller.kill()
+        finally:
+            peer.close()
