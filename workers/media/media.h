@@ -273,6 +273,7 @@ extern bool media_play_busy(MediaSession *s);
 extern void media_play_free(MediaPlay *p);
 
 /* media_tts.c */
+extern void media_make_dirs(void);
 extern void media_tts_start(void);
 extern int	media_tts_request(const char *text, const char *voice, char **path, char **error);
 extern int	media_tts_poll(int job, char **error);

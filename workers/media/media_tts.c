@@ -56,6 +56,35 @@ static bool thread_started = false;
 static void *tts_thread(void *arg);
 static void tts_render(TtsJob *job, const char *text, cst_voice *voice);
 
+/*
+ * media_make_dirs creates cc.media_dir/tts and cc.recordings_dir (like
+ * mkdir -p), at the worker's start, before it waits for the database.
+ */
+void
+media_make_dirs(void)
+{
+	const char *dirs[2];
+	int			i;
+
+	dirs[0] = psprintf("%s/tts", cc_media_dir);
+	dirs[1] = cc_recordings_dir;
+	for (i = 0; i < 2; i++)
+	{
+		char	   *dir = pstrdup(dirs[i]);
+		char	   *p;
+
+		for (p = dir + 1; *p; p++)
+			if (*p == '/')
+			{
+				*p = '\0';
+				(void) mkdir(dir, 0750);
+				*p = '/';
+			}
+		(void) mkdir(dir, 0750);
+		pfree(dir);
+	}
+}
+
 /* media_tts_start starts the rendering thread (signals blocked in it). */
 void
 media_tts_start(void)
@@ -63,19 +92,6 @@ media_tts_start(void)
 	pthread_t	thread;
 	sigset_t	all,
 				old;
-	char	   *dir = psprintf("%s/tts", cc_media_dir);
-	char	   *p;
-
-	/* mkdir -p cc.media_dir/tts */
-	for (p = dir + 1; *p; p++)
-		if (*p == '/')
-		{
-			*p = '\0';
-			(void) mkdir(dir, 0750);
-			*p = '/';
-		}
-	(void) mkdir(dir, 0750);
-	pfree(dir);
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	if (pthread_create(&thread, NULL, tts_thread, NULL) == 0)

@@ -468,6 +468,7 @@ cc_media_main(Datum main_arg)
 		elog(FATAL, "%s: no such media worker (cc.media_workers = %d)", name, cc_shared->media_workers);
 	media_worker_id = worker;
 	self = &cc_shared->media[worker];
+	media_make_dirs();
 
 	if (!cc_worker_connect(name))
 		proc_exit(1);
