@@ -92,6 +92,7 @@ media_tts_start(void)
 	pthread_t	thread;
 	sigset_t	all,
 				old;
+
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	if (pthread_create(&thread, NULL, tts_thread, NULL) == 0)
