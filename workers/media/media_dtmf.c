@@ -378,7 +378,8 @@ send_next_digit(MediaSession *s)
 					high = 0;
 
 		(void) digit_tones(x->digit, &low, &high);
-		desc = tone_gen_descriptor_init(NULL, low, x->volume, high, x->volume, x->duration_ms, 0, 0, 0, false);
+		/* volume is the digit's level: each of its two tones 3 dB below (0 dBm0 does not clip) */
+		desc = tone_gen_descriptor_init(NULL, low, x->volume - 3, high, x->volume - 3, x->duration_ms, 0, 0, 0, false);
 		d->tone = (struct tone_gen_state_s *) tone_gen_init(NULL, desc);
 		tone_gen_descriptor_free(desc);
 	}
