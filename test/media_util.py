@@ -605,4 +605,7 @@ class MediaCluster:
             for p in self.cluster.log_paths():
                 print("    log: %s" % p)
         self.cluster.cleanup(keep=keep)
+        # its RTP ports are free again: let later clusters of this run have them
+        # (the harness hands out each range once, from 2,000 ports)
+        harness._taken.difference_update(range(self.cluster.rtp_min, self.cluster.rtp_max + 2))
         return False
