@@ -212,7 +212,8 @@ class RtpPeer:
         self.port = self.sock.getsockname()[1]
         self.target = None
         self.received = []
-        self.queue = []          # samples waiting to be sent
+        self.queue = []          # samples to send, from self.qpos on (no slicing of long lists)
+        self.qpos = 0
         self.lock = threading.Lock()
         self.sending = send
         self.seq = random.randrange(65536)
@@ -235,7 +236,7 @@ class RtpPeer:
     def idle(self):
         """idle tells whether everything queued has been sent."""
         with self.lock:
-            return not self.queue and not self.digits and self._event is None
+            return self.qpos >= len(self.queue) and not self.digits and self._event is None
 
     def _event_packet(self):
         """_event_packet sends this tick of the digit being sent; True if it did."""
@@ -264,6 +265,8 @@ class RtpPeer:
     def play(self, samples):
         """play queues samples (at the codec's rate) to send."""
         with self.lock:
+            if self.qpos >= len(self.queue):
+                self.queue, self.qpos = [], 0
             self.queue.extend(samples)
 
     def send_raw(self, data, addr=None):
@@ -310,7 +313,8 @@ class RtpPeer:
             except OSError:
                 pass
             with self.lock:
-                chunk, self.queue = self.queue[:n], self.queue[n:]
+                chunk = self.queue[self.qpos:self.qpos + n]
+                self.qpos += len(chunk)
             chunk += [0] * (n - len(chunk))
             payload = self.codec.encode(pcm_bytes(chunk))
             try:

@@ -19,7 +19,8 @@ import media_util as mu  # noqa: E402
 
 
 def continuous_tone(peer, freq, seconds=120, level=-12):
-    peer.play(mu.tones([freq], level, seconds * 1000, peer.codec.rate))
+    """continuous_tone queues seconds of a tone (a whole number of hertz: one second repeats seamlessly)."""
+    peer.play(mu.tones([freq], level, 1000, peer.codec.rate) * seconds)
 
 
 def listen(peer, seconds=1.5, skip=0.4):

@@ -47,7 +47,7 @@ def test_6_random_bytes_truncated_headers_wrong_ssrc_stranger_flood_counted_no_c
             call, leg, sess = mu.leg_of_peer(cluster, peer)
             harness.wait_until(lambda: peer.target, 10, what="our RTP reaching the caller")
             ours = peer.target
-            peer.play(mu.tones([500], -12, 60000))
+            peer.play(mu.tones([500], -12, 1000) * 60)
             harness.wait_until(lambda: counters(cluster, leg)["packets_in"] > 20, 10, what="RTP flowing in")
 
             # from the latched peer's own address: garbage and truncated headers are malformed
