@@ -5,7 +5,9 @@
  *		(a tone) every 20 ms to where pg_callcenter's RTP comes from (symmetric
  *		RTP), and keeps, over the measurement window, what it receives: packets,
  *		gaps in our sequence numbers (lost on the way or never sent), and the
- *		interval between arrivals (send-interval jitter as seen by the phone).
+ *		interval between arrivals (send-interval jitter as seen by the phone),
+ *		timed by the kernel as each packet arrives (SO_TIMESTAMPNS), so this
+ *		program's own scheduling does not blur the figure.
  *
  *	rtp_load BASE_PORT N WARMUP_S MEASURE_S
  *
@@ -133,8 +135,11 @@ main(int argc, char **argv)
 		struct epoll_event ev;
 		int			buf = 1 << 20;
 
+		int			one = 1;
+
 		legs[i].fd = socket(AF_INET, SOCK_DGRAM, 0);
 		setsockopt(legs[i].fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
+		setsockopt(legs[i].fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one));
 		fcntl(legs[i].fd, F_SETFL, O_NONBLOCK);
 		memset(&a, 0, sizeof(a));
 		a.sin_family = AF_INET;
@@ -175,16 +180,37 @@ main(int argc, char **argv)
 			Leg		   *l = &legs[evs[e].data.u32];
 			uint8_t		buf[2048];
 			struct sockaddr_in from;
-			socklen_t	fl = sizeof(from);
 			ssize_t		r;
 
-			while ((r = recvfrom(l->fd, buf, sizeof(buf), 0, (struct sockaddr *) &from, &fl)) > 0)
+			for (;;)
 			{
 				uint16_t	seq;
+				struct iovec iov = {buf, sizeof(buf)};
+				char		ctrl[128];
+				struct msghdr mh;
+				struct cmsghdr *cm;
+				int64_t		arrival = now;
 
-				fl = sizeof(from);
+				memset(&mh, 0, sizeof(mh));
+				mh.msg_name = &from;
+				mh.msg_namelen = sizeof(from);
+				mh.msg_iov = &iov;
+				mh.msg_iovlen = 1;
+				mh.msg_control = ctrl;
+				mh.msg_controllen = sizeof(ctrl);
+				r = recvmsg(l->fd, &mh, MSG_DONTWAIT);
+				if (r <= 0)
+					break;
 				if (r < 12)
 					continue;
+				for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
+					if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_TIMESTAMPNS)
+					{
+						struct timespec ts;
+
+						memcpy(&ts, CMSG_DATA(cm), sizeof(ts));
+						arrival = (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+					}
 				if (!l->has_target)
 				{
 					l->target = from;
@@ -203,7 +229,7 @@ main(int argc, char **argv)
 							l->reordered++;
 						if (d >= 0)
 						{
-							int64_t		iv = now - l->last_us;
+							int64_t		iv = arrival - l->last_us;
 							long		dev = labs((long) (iv - 20000 * (d + 1)));
 							long		b = dev / HIST_US;
 
@@ -217,7 +243,7 @@ main(int argc, char **argv)
 				if ((int16_t) (seq - l->rx_next) >= 0 || !l->rx_started)
 				{
 					l->rx_next = seq + 1;
-					l->last_us = now;
+					l->last_us = arrival;
 				}
 			}
 		}
