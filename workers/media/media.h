@@ -194,6 +194,8 @@ typedef struct MediaSession
 	uint32		tx_ts;
 	uint32		tx_ssrc;
 	bool		tx_marker;
+	uint8		tx_packet[12 + MEDIA_MAX_PAYLOAD];	/* this tick's packet, sent by media_rtp_flush */
+	int			tx_len;
 	/* DTMF in */
 	struct dtmf_rx_state_s *dtmf_rx;
 	uint32		ev_ts;			/* RFC 4733: timestamp of the last event seen */
@@ -239,6 +241,7 @@ extern void media_session_close(MediaSession *s);
 extern void media_rtp_receive(MediaSession *s);
 extern void media_rtp_playout(MediaSession *s);
 extern void media_rtp_send(MediaSession *s);
+extern void media_rtp_flush(MediaSession *s);
 extern void media_rtp_check_timeout(MediaSession *s);
 
 extern void media_rtp_send_packet(MediaSession *s, int pt, const uint8 *payload, int len,

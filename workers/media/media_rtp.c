@@ -35,6 +35,8 @@ static void jb_insert(MediaSession *s, uint16 seq, bool audio, const uint8 *payl
 static void jb_reset(MediaSession *s, uint16 seq);
 static int	jb_buffered(MediaSession *s);
 static int64 now_us(void);
+static int	build_packet(MediaSession *s, uint8 *buf, int pt, const uint8 *payload, int len, uint32 ts, bool marker);
+static void send_now(MediaSession *s, const uint8 *buf, int len);
 
 /* now_us is CLOCK_MONOTONIC in microseconds. */
 static int64
@@ -569,15 +571,13 @@ media_rtp_playout(MediaSession *s)
 		media_dtmf_inband(s, s->in_frame);
 }
 
-/* media_rtp_send_packet sends one RTP packet to the peer. */
-void
-media_rtp_send_packet(MediaSession *s, int pt, const uint8 *payload, int len, uint32 ts, bool marker)
+/*
+ * build_packet writes an RTP packet (our SSRC, the next sequence number)
+ * into buf; returns its length.
+ */
+static int
+build_packet(MediaSession *s, uint8 *buf, int pt, const uint8 *payload, int len, uint32 ts, bool marker)
 {
-	uint8		buf[RTP_HEADER + MEDIA_MAX_PAYLOAD];
-	ssize_t		n;
-
-	if (s->peer_held || len > MEDIA_MAX_PAYLOAD)
-		return;
 	buf[0] = 0x80;
 	buf[1] = (uint8) ((marker ? 0x80 : 0) | (pt & 0x7f));
 	buf[2] = (uint8) (s->tx_seq >> 8);
@@ -592,7 +592,15 @@ media_rtp_send_packet(MediaSession *s, int pt, const uint8 *payload, int len, ui
 	buf[11] = (uint8) s->tx_ssrc;
 	memcpy(buf + RTP_HEADER, payload, len);
 	s->tx_seq++;
-	n = sendto(s->fd, buf, RTP_HEADER + len, 0, (struct sockaddr *) &s->peer_addr, sizeof(s->peer_addr));
+	return RTP_HEADER + len;
+}
+
+/* send_now sends a built packet to the peer and counts it. */
+static void
+send_now(MediaSession *s, const uint8 *buf, int len)
+{
+	ssize_t		n = sendto(s->fd, buf, len, 0, (struct sockaddr *) &s->peer_addr, sizeof(s->peer_addr));
+
 	if (n > 0)
 	{
 		pg_atomic_fetch_add_u64(&s->shm->counters.packets_out, 1);
@@ -600,9 +608,23 @@ media_rtp_send_packet(MediaSession *s, int pt, const uint8 *payload, int len, ui
 	}
 }
 
+/* media_rtp_send_packet sends one RTP packet to the peer at once (RFC 4733 events). */
+void
+media_rtp_send_packet(MediaSession *s, int pt, const uint8 *payload, int len, uint32 ts, bool marker)
+{
+	uint8		buf[RTP_HEADER + MEDIA_MAX_PAYLOAD];
+
+	if (s->peer_held || len > MEDIA_MAX_PAYLOAD)
+		return;
+	send_now(s, buf, build_packet(s, buf, pt, payload, len, ts, marker));
+}
+
 /*
- * media_rtp_send sends this tick's frame (out_frame), or the RFC 4733
- * packets of a digit being sent; the timestamp moves on by 20 ms either way.
+ * media_rtp_send prepares this tick's packet from out_frame (or sends the
+ * RFC 4733 packets of a digit being sent instead); the timestamp moves on
+ * by 20 ms either way.  The audio packet leaves in media_rtp_flush, once
+ * every session of the worker has one ready, so that the packets of a tick
+ * go out together, at the same point of every tick.
  */
 void
 media_rtp_send(MediaSession *s)
@@ -610,16 +632,26 @@ media_rtp_send(MediaSession *s)
 	uint8		payload[MEDIA_MAX_PAYLOAD];
 	bool		rfc4733 = false;
 
+	s->tx_len = 0;
 	if (s->send.active)
 		(void) media_dtmf_send_frame(s, s->out_frame, &rfc4733);
-	if (!rfc4733)
+	if (!rfc4733 && !s->peer_held)
 	{
 		int			len = media_codec_encode(s, s->out_frame, payload);
 
-		media_rtp_send_packet(s, s->codec_pt, payload, len, s->tx_ts, s->tx_marker);
+		s->tx_len = build_packet(s, s->tx_packet, s->codec_pt, payload, len, s->tx_ts, s->tx_marker);
 		s->tx_marker = false;
 	}
 	s->tx_ts += 160;			/* 8 kHz clock, G.722 too (RFC 3551) */
+}
+
+/* media_rtp_flush sends the packet media_rtp_send prepared. */
+void
+media_rtp_flush(MediaSession *s)
+{
+	if (s->tx_len > 0)
+		send_now(s, s->tx_packet, s->tx_len);
+	s->tx_len = 0;
 }
 
 /* media_rtp_check_timeout reports rtp_timeout once when an active peer has sent nothing for cc.rtp_timeout_s. */

@@ -9,8 +9,8 @@
  * A tick: every session receives what its socket holds and plays out one
  * frame from its jitter buffer (and publishes it for whoever hears it);
  * conferences hosted here are mixed; then every session composes what its
- * peer hears (prompts, bridge, conference, hold music), records, and sends
- * one RTP packet.  Events go to cc sip through the ring, and a SIGUSR2
+ * peer hears (prompts, bridge, conference, hold music), records, and
+ * encodes one RTP packet; last, all the packets are sent in one pass.  Events go to cc sip through the ring, and a SIGUSR2
  * wakes it.
  */
 #include "postgres.h"
@@ -447,6 +447,9 @@ run_tick(void)
 		media_rtp_send(s);
 		media_rtp_check_timeout(s);
 	}
+	/* every packet of the tick leaves together: sessions late in the work above do not send late */
+	for (i = 0; i < open_count; i++)
+		media_rtp_flush(media_sessions[open_list[i]]);
 	wake_sip();
 }
 
