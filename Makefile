@@ -15,7 +15,7 @@ OBJS         = $(SRC_OBJS) $(SIP_OBJS) $(MEDIA_OBJS) $(HTTP_OBJS)
 
 SCHEMA_FILES = $(sort $(wildcard src/schema/*.sql))
 DATA_built   = $(EXTENSION)--$(EXTVERSION).sql
-EXTRA_CLEAN  = $(EXTENSION)--$(EXTVERSION).sql tmp_check_iso output_iso
+EXTRA_CLEAN  = $(EXTENSION)--$(EXTVERSION).sql tmp_check_iso output_iso .deps
 
 PG_CONFIG   ?= pg_config
 SOFIA_CFLAGS := $(shell pkg-config --cflags sofia-sip-ua)
@@ -36,6 +36,10 @@ REGRESS_OPTS = --temp-instance=$(CURDIR)/tmp_check --temp-config=$(srcdir)/test/
 # Isolation specs (races): test/isolation/specs, run by installcheck too.
 ISOLATION      = $(basename $(notdir $(sort $(wildcard test/isolation/specs/*.spec))))
 ISOLATION_OPTS = --inputdir=$(srcdir)/test/isolation --temp-instance=$(CURDIR)/tmp_check_iso --temp-config=$(srcdir)/test/isolation.conf
+
+# Rebuild an object when a header it includes changes (PGXS's dependency
+# tracking, off unless PostgreSQL was configured with --enable-depend).
+override autodepend = yes
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)

@@ -16,7 +16,7 @@ PACKAGES=(
     libssl-dev libkrb5-dev
     sip-tester tshark
     python3 python3-psycopg2
-    git rsync procps iproute2
+    git rsync procps iproute2 libcap2-bin
 )
 
 missing=()
@@ -37,6 +37,13 @@ if [ ${#missing[@]} -gt 0 ]; then
     apt-get install -y -q --no-install-recommends "${missing[@]}"
 else
     echo "setup-debian.sh: all packages present"
+fi
+
+# sipp plays RTP captures (play_pcap_audio) through a raw socket: let the
+# unprivileged test user's sipp do that (the media tests replay the RFC 4733
+# captures of /usr/share/sip-tester).
+if ! getcap "$(command -v sipp)" | grep -q cap_net_raw; then
+    setcap cap_net_raw+ep "$(command -v sipp)"
 fi
 
 # Debian's postgresql-common creates a "main" cluster on install; we never

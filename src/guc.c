@@ -20,6 +20,7 @@ int			cc_rtp_port_min = 16384;
 int			cc_rtp_port_max = 32767;
 int			cc_media_workers = 1;
 int			cc_max_calls = 1000;
+int			cc_rtp_timeout_s = 60;
 char	   *cc_media_dir = NULL;
 char	   *cc_recordings_dir = NULL;
 char	   *cc_loopback_conninfo = NULL;
@@ -120,6 +121,12 @@ cc_define_gucs(void)
 							NULL,
 							&cc_max_calls, 1000, 1, 100000,
 							PGC_POSTMASTER, 0, NULL, NULL, NULL);
+
+	DefineCustomIntVariable("cc.rtp_timeout_s",
+							"Seconds without RTP from an active peer before a media session reports rtp_timeout; 0 never.",
+							"Sessions whose peer is on hold (sendonly, inactive, 0.0.0.0) do not time out.",
+							&cc_rtp_timeout_s, 60, 0, 3600,
+							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
 
 	DefineCustomStringVariable("cc.media_dir",
 							   "Directory of prompt WAV files and the TTS cache.",

@@ -11,7 +11,9 @@
  * (sip_calls_media_event), which cc.call_event then receives.
  *
  * Owned by the media engine (issue 4); cc sip's signalling code never reads
- * shared memory itself.
+ * shared memory itself.  Events come back with the generation of the
+ * session they were meant for; sip_media_process drops those of a session
+ * since closed and reused.
  */
 #ifndef CC_SIP_MEDIA_H
 #define CC_SIP_MEDIA_H
@@ -34,8 +36,9 @@ extern int	sip_media_local_port(int session);
 /*
  * sip_media_action hands one media action of a leg to its media worker.
  * False, with *error, when it cannot (unknown action, bad parameter, no
- * session); the caller reports that as a play_done/collect_done with
- * reason error where the action has a tag.
+ * session); a play (play, text, audio) or dtmf collect refused this way is
+ * already reported to the leg as play_done / collect_done with reason
+ * error (through sip_calls_media_event): the caller only logs *error.
  */
 extern bool sip_media_action(const char *leg_id, int session, const SipAction *action, char **error);
 
