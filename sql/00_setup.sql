@@ -20,3 +20,21 @@ EXCEPTION WHEN OTHERS THEN
     RETURN SQLERRM;
 END;
 $$;
+-- regress.wav_file(path): a valid prompt file (20 ms of silence, 8 kHz
+-- 16-bit mono WAV) at path under cc.media_dir, its directory made if
+-- missing, so tests can register file prompts (the registration checks the
+-- file).  Superuser only: it runs mkdir through COPY TO PROGRAM.
+CREATE FUNCTION regress.wav_file(path text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    full_path text := current_setting('cc.media_dir') || '/' || path;
+    o oid;
+BEGIN
+    EXECUTE format('COPY (SELECT 1) TO PROGRAM %L',
+                   'mkdir -p ' || quote_literal(regexp_replace(full_path, '/[^/]*$', '')) || ' && cat > /dev/null');
+    o := lo_from_bytea(0, decode('524946466401000057415645666d74201000000001000100401f0000803e0000020010006461746140010000'
+                                 || repeat('00', 320), 'hex'));
+    PERFORM lo_export(o, full_path);
+    PERFORM lo_unlink(o);
+    RETURN path;
+END;
+$$;

@@ -187,6 +187,7 @@ $f$;
 CREATE FUNCTION regress.cc_fixture() RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM regress.cc_standins();
+    PERFORM regress.wav_file('music/hold.wav');
     INSERT INTO cc.prompts (id, name, kind, file_path) VALUES
         ('00000000-0000-0000-0000-0000000000a1', 'hold music', 'file', 'music/hold.wav');
     INSERT INTO cc.trunks (id, name, mode, peer_addresses) VALUES

@@ -14,18 +14,7 @@ BEGIN;
 -- File prompts must name a playable WAV under cc.media_dir (checked by
 -- 082_media.sql): make the two the cases below name (20 ms of silence,
 -- 8 kHz, 16-bit, mono).
-DO $$
-DECLARE
-    o oid;
-    f text;
-BEGIN
-    FOREACH f IN ARRAY ARRAY['welcome.wav', 'beep.wav'] LOOP
-        o := lo_from_bytea(0, decode('524946466401000057415645666d74201000000001000100401f0000803e0000020010006461746140010000' || repeat('00', 320), 'hex'));
-        PERFORM lo_export(o, 'pg_callcenter/media/' || f);
-        PERFORM lo_unlink(o);
-    END LOOP;
-END;
-$$;
+SELECT regress.wav_file(f) FROM unnest(ARRAY['welcome.wav', 'beep.wav']) AS f;
 
 -- Valid rows the cases change (each insert succeeds).
 INSERT INTO cc.prompts (name, kind, tts_text) VALUES ('welcome', 'tts', 'Welcome to ${company}.') RETURNING name, kind, sample_rate;

@@ -10,6 +10,7 @@
 \set ON_ERROR_ROLLBACK on
 BEGIN;
 INSERT INTO cc.prompts (name, kind, tts_text, voice) VALUES ('hello', 'tts', 'Hello ${who}, you called ${SystemCalleeNumber}.', 'kal');
+SELECT regress.wav_file('music/jazz.wav');
 INSERT INTO cc.prompts (name, kind, file_path) VALUES ('music', 'file', 'music/jazz.wav');
 
 -- start, play (count, barge-in), pause, end with a prompt.

@@ -529,6 +529,9 @@ def number_with_flow(cluster, number, graph):
     cluster.sql("INSERT INTO cc.flow_versions (flow_id, graph, published, published_at) "
                 "VALUES (%s, %s, true, now())", flow, json.dumps(graph))
     cluster.sql("INSERT INTO cc.numbers (number, inbound_flow_id) VALUES (%s, %s)", number, flow)
+    # sipp calls from 127.0.0.1: a peering trunk lets it in (anyone else gets 403)
+    cluster.sql("INSERT INTO cc.trunks (name, mode, peer_addresses) VALUES ('sipp', 'peering', '{127.0.0.1/32}') "
+                "ON CONFLICT (name) DO NOTHING")
     return flow
 
 
