@@ -103,8 +103,10 @@ SELECT regress.cc_decide(cc.monitor('00000000-0000-0000-0000-0000000000c1', '{"a
 SELECT regress.cc_decide(cc.monitor('00000000-0000-0000-0000-0000000000c1', '{"agent": "1009"}', 'barge'));
 SELECT regress.cc_label(leg_id) AS leg, regress.cc_label(supervisor_agent_id) AS supervisor, party,
        regress.cc_label(target_leg_id) AS target, mode, state FROM cc.supervisions;
--- the supervisor leg does not keep the call: when Ann hangs up, nobody talks
--- with the customer (the router's part) and the supervisor is hung up too
+-- the supervisor leg does not keep the call: when Ann hangs up, the
+-- supervisor is hung up, and as nobody talks with the customer any more
+-- and the flow has nothing after (stand-in flow_resume), the router ends
+-- the call: the customer is hung up too
 SELECT regress.cc_route('00000000-0000-0000-0000-0000000000e2', '{"type": "ended", "side": "remote"}');
 SELECT type, leg, data FROM regress.cc_events('00000000-0000-0000-0000-0000000000c1') WHERE type LIKE 'supervision.%';
 ROLLBACK;

@@ -126,7 +126,9 @@ SET search_path = pg_catalog, cc
 AS $$
 DECLARE
     rec_id uuid;
+    rec    cc.recordings;
     l      cc.legs;
+    failed boolean := event->>'reason' = 'error' OR coalesce(event->>'error', '') <> '';
 BEGIN
     IF event->>'recording' IS NULL OR event->>'recording' !~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN
         RAISE EXCEPTION 'cc: recording_done event has recording "%", not a recording id', event->>'recording'
@@ -135,24 +137,35 @@ BEGIN
     END IF;
     rec_id := (event->>'recording')::uuid;
     UPDATE cc.recordings AS r
-       SET state = CASE WHEN event->>'reason' = 'error' THEN 'failed' ELSE 'complete' END,
+       SET state = CASE WHEN failed THEN 'failed' ELSE 'complete' END,
            duration_ms = greatest(coalesce((event->>'duration_ms')::bigint, 0), 0),
            bytes = greatest(coalesce((event->>'bytes')::bigint, 0), 0),
            channels = CASE WHEN event->>'channels' IN ('1', '2') THEN (event->>'channels')::integer ELSE r.channels END,
-           ended_at = greatest(now(), r.started_at)
-     WHERE r.id = rec_id;
+           -- a stop command already said when recording ended
+           ended_at = coalesce(r.ended_at, greatest(now(), r.started_at))
+     WHERE r.id = rec_id AND r.state IN ('recording', 'paused')
+    RETURNING * INTO rec;
     IF NOT FOUND THEN
+        IF EXISTS (SELECT 1 FROM cc.recordings WHERE id = rec_id) THEN
+            RETURN rec_id;      -- told twice: the first one counts
+        END IF;
         -- the decision did not insert the row: keep the file on record anyway
         SELECT * INTO l FROM cc.legs WHERE id = leg;
         INSERT INTO cc.recordings (id, call_id, leg_id, file_path, channels, state, duration_ms, bytes, ended_at)
         VALUES (rec_id, l.call_id, leg, coalesce(event->>'file', rec_id || '.wav'),
                 CASE WHEN event->>'channels' = '1' THEN 1 ELSE 2 END,
-                CASE WHEN event->>'reason' = 'error' THEN 'failed' ELSE 'complete' END,
+                CASE WHEN failed THEN 'failed' ELSE 'complete' END,
                 greatest(coalesce((event->>'duration_ms')::bigint, 0), 0),
-                greatest(coalesce((event->>'bytes')::bigint, 0), 0), now());
+                greatest(coalesce((event->>'bytes')::bigint, 0), 0), now())
+        RETURNING * INTO rec;
     END IF;
+    PERFORM cc.event_append('recording.completed',
+        jsonb_strip_nulls(jsonb_build_object('recording', rec.id, 'kind', rec.kind, 'state', rec.state,
+                                             'duration_ms', rec.duration_ms, 'bytes', rec.bytes,
+                                             'error', event->'error')),
+        call_id => rec.call_id, leg_id => leg);
     RETURN rec_id;
 END;
 $$;
 COMMENT ON FUNCTION cc.recording_done(uuid, jsonb) IS
-    'Records a recording_done media event of a leg in cc.recordings: state complete (failed on reason error), duration_ms, bytes, channels, ended_at. The router calls it for every recording_done; a row the decision did not insert is inserted.';
+    'Records a recording_done media event of a leg in cc.recordings: state complete (failed on reason error), duration_ms, bytes, channels, ended_at (kept when a stop set it), and a recording.completed event. The router calls it for every recording_done, even after the call ended; a row the decision did not insert is inserted; a second report changes nothing.';

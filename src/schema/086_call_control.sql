@@ -232,6 +232,20 @@ $$;
 COMMENT ON FUNCTION cc.leg_apply_event(uuid, jsonb) IS
     'Records what an event says of a leg (state, times, SIP code, cause, codec, hold state, media session, and the SIP facts of its "sip" object: call_id, from, to, contact, remote_ip, remote_port, transport) and appends it as a leg.<type> event.';
 
+CREATE FUNCTION cc.actions_append(actions jsonb, more jsonb) RETURNS jsonb
+LANGUAGE sql IMMUTABLE
+AS $$
+    SELECT coalesce(actions, '[]') || coalesce(
+        (SELECT jsonb_agg(m ORDER BY n)
+           FROM jsonb_array_elements(more) WITH ORDINALITY AS t(m, n)
+          WHERE NOT (m->>'type' = 'hangup' AND EXISTS (
+                         SELECT 1 FROM jsonb_array_elements(coalesce(actions, '[]')) AS a
+                          WHERE a->>'type' = 'hangup' AND a->>'leg' = m->>'leg'))),
+        '[]');
+$$;
+COMMENT ON FUNCTION cc.actions_append(jsonb, jsonb) IS
+    'Appends the actions more to actions, leaving out hangups of legs that actions already hangs up.';
+
 CREATE FUNCTION cc.call_event(leg uuid, event jsonb) RETURNS jsonb
 LANGUAGE plpgsql
 SET search_path = pg_catalog, cc
@@ -241,6 +255,7 @@ DECLARE
     c       cc.calls;
     kind    text := event->>'type';
     actions jsonb;
+    resumed jsonb;
 BEGIN
     IF kind IS NULL OR kind !~ '^[a-z][a-z0-9_]*$' THEN
         RAISE EXCEPTION 'cc: event % has no valid type', event
@@ -258,40 +273,60 @@ BEGIN
         PERFORM cc.agent_on_leg_event(l.agent_id, c.id, leg, event);
     END IF;
 
+    IF kind = 'recording_done' THEN
+        -- the file is finished whatever became of the call (a recording
+        -- stopped by the hangup completes after the call ended)
+        PERFORM cc.recording_done(leg, event);
+        RETURN '[]';
+    END IF;
     IF c.state = 'ended' THEN
         -- a late answer from a leg of a call that is over: let it go
         RETURN CASE WHEN kind = 'answered' THEN '[{"type": "hangup"}]'::jsonb ELSE '[]' END;
     END IF;
+    IF kind = 'rtp_timeout' THEN
+        -- the peer's media is dead: end the leg, and the routing of its
+        -- ended event does the rest
+        RETURN '[{"type": "hangup", "cause": "rtp_timeout"}]';
+    END IF;
     IF EXISTS (SELECT 1 FROM cc.offers AS o WHERE o.leg_id = leg AND o.outcome = 'offered') THEN
         RETURN cc.queue_on_event(c.id, leg, event);
     END IF;
-    IF kind IN ('ended', 'failed') THEN
-        IF l.kind = 'customer' THEN
+
+    IF l.kind = 'customer' THEN
+        IF kind IN ('ended', 'failed') THEN
             RETURN cc.call_end(c.id, cc.leg_cause(event),
                                CASE WHEN event->>'side' = 'remote' THEN 'customer' ELSE 'system' END);
         END IF;
-        actions := cc.call_control_event(c.id, leg, event);
-        IF c.state = 'connected'
-           AND NOT EXISTS (SELECT 1 FROM cc.legs AS o
-                            WHERE o.call_id = c.id AND o.kind IN ('agent', 'consult') AND o.state <> 'ended')
-           AND EXISTS (SELECT 1 FROM cc.legs AS o
-                        WHERE o.call_id = c.id AND o.kind = 'customer' AND o.state <> 'ended') THEN
-            actions := actions || cc.flow_resume(c.id, 'agent_hangup');
-            IF jsonb_array_length(actions) = 0 THEN
-                actions := cc.call_end(c.id, 'normal', 'agent');
-            END IF;
-        END IF;
-        RETURN actions;
-    END IF;
-    IF l.kind = 'customer' THEN
         RETURN CASE c.state
             WHEN 'ivr' THEN cc.flow_on_event(c.id, leg, event)
             WHEN 'queued' THEN cc.queue_on_event(c.id, leg, event)
             WHEN 'offering' THEN cc.queue_on_event(c.id, leg, event)
-            WHEN 'connected' THEN cc.call_control_event(c.id, leg, event)
-            ELSE '[]'::jsonb END;
+            -- connected calls, and outbound ones (originate, click-to-call)
+            -- whose customer is being dialled
+            ELSE cc.call_control_event(c.id, leg, event) END;
     END IF;
-    RETURN cc.call_control_event(c.id, leg, event);
+
+    -- another leg (agent, consult, external, supervisor): the flow owns
+    -- the leg it is dialling (flow_position.leg); call control the others
+    actions := CASE WHEN c.state = 'ivr' AND c.flow_position->>'leg' = leg::text
+                    THEN cc.flow_on_leg_event(c.id, leg, event)
+                    ELSE cc.call_control_event(c.id, leg, event) END;
+    IF kind IN ('ended', 'failed') THEN
+        SELECT * INTO c FROM cc.calls WHERE id = c.id;     -- the hook may have moved it
+        IF c.state = 'connected'
+           AND NOT EXISTS (SELECT 1 FROM cc.legs AS o
+                            WHERE o.call_id = c.id AND o.kind IN ('agent', 'consult', 'external')
+                              AND o.state <> 'ended')
+           AND EXISTS (SELECT 1 FROM cc.legs AS o
+                        WHERE o.call_id = c.id AND o.kind = 'customer' AND o.state <> 'ended') THEN
+            -- nobody is left with the customer: the flow goes on after its
+            -- transfer node (a survey, say), or the call ends
+            resumed := cc.flow_resume(c.id, 'agent_hangup');
+            actions := cc.actions_append(actions, CASE WHEN jsonb_array_length(resumed) > 0 THEN resumed
+                                                       ELSE cc.call_end(c.id, 'normal', 'agent') END);
+        END IF;
+    END IF;
+    RETURN actions;
 END;
 $$;
 COMMENT ON FUNCTION cc.call_event(uuid, jsonb) IS
@@ -321,14 +356,10 @@ AS $$
 DECLARE
     actions jsonb;
 BEGIN
-    actions := cc.queue_call_ended(call, cause);
-    actions := actions || coalesce(
+    actions := cc.actions_append(cc.queue_call_ended(call, cause),
         (SELECT jsonb_agg(jsonb_build_object('type', 'hangup', 'leg', l.id) ORDER BY l.created_at)
            FROM cc.legs AS l
-          WHERE l.call_id = call AND l.state <> 'ended'
-            AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(actions) AS a
-                             WHERE a->>'type' = 'hangup' AND a->>'leg' = l.id::text)),
-        '[]');
+          WHERE l.call_id = call AND l.state <> 'ended'));
     PERFORM cc.call_finish(call, cause, side);
     RETURN actions;
 END;

@@ -323,10 +323,6 @@ DECLARE
     pos  jsonb;
     kind text := event->>'type';
 BEGIN
-    IF kind = 'recording_done' THEN
-        PERFORM cc.flow_recording_done(event);
-        RETURN '[]';
-    END IF;
     SELECT c.flow_position INTO pos FROM cc.calls AS c WHERE c.id = call;
     IF kind IN ('play_done', 'collect_done', 'wait_done') THEN
         IF pos->>'await' IS DISTINCT FROM kind OR event->>'tag' IS DISTINCT FROM pos->>'tag' THEN
@@ -425,20 +421,3 @@ $$;
 COMMENT ON FUNCTION cc.flow_on_http(uuid, uuid, jsonb) IS
     'Hook: the answer ({"status", "headers", "body", "error", "attempts"}) to the HTTP request an HTTP node or a bot turn waits for; returns actions.';
 
-CREATE FUNCTION cc.flow_recording_done(event jsonb) RETURNS void
-LANGUAGE plpgsql
-SET search_path = pg_catalog, cc
-AS $$
-BEGIN
-    IF event->>'recording' !~ '^[0-9a-fA-F-]{36}$' THEN
-        RETURN;
-    END IF;
-    UPDATE cc.recordings AS r
-       SET state = 'complete', ended_at = greatest(now(), r.started_at),
-           duration_ms = CASE WHEN event->>'duration_ms' ~ '^[0-9]{1,15}$' THEN (event->>'duration_ms')::bigint END,
-           bytes = CASE WHEN event->>'bytes' ~ '^[0-9]{1,15}$' THEN (event->>'bytes')::bigint END
-     WHERE r.id = (event->>'recording')::uuid AND r.state IN ('recording', 'paused');
-END;
-$$;
-COMMENT ON FUNCTION cc.flow_recording_done(jsonb) IS
-    'A recording_done event: the recording row (a voicemail) becomes complete with its length and size.';

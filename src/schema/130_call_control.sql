@@ -342,7 +342,7 @@ DECLARE
     actions jsonb := '[]';
 BEGIN
     IF event->>'type' IS NULL
-       OR event->>'type' NOT IN ('answered', 'failed', 'ended', 'refer', 'refer_result', 'recording_done') THEN
+       OR event->>'type' NOT IN ('answered', 'failed', 'ended', 'refer', 'refer_result') THEN
         RETURN '[]';   -- dtmf, play_done, ...: nothing for call control (and no subtransaction)
     END IF;
     SELECT * INTO c FROM cc.calls AS k WHERE k.id = call_control_event.call;
@@ -357,7 +357,6 @@ BEGIN
             WHEN 'ended' THEN cc.call_control_leg_gone(c, l, event)
             WHEN 'refer' THEN cc.call_control_refer(c, l, event)
             WHEN 'refer_result' THEN cc.call_control_refer_result(c, l, event)
-            WHEN 'recording_done' THEN cc.call_control_recording_done(c, l, event)
             ELSE '[]'::jsonb END;
     EXCEPTION WHEN OTHERS THEN
         -- a decision that breaks must not lose the leg's facts the router
@@ -371,7 +370,7 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION cc.call_control_event(uuid, uuid, jsonb) IS
-    'Hook (router, call locked): an event of a leg of a connected or outbound call, or of a leg call control made (answered, failed, ended, refer, refer_result, recording_done); returns the actions, each naming its leg. A decision that fails is recorded as call.control_failed and does nothing.';
+    'Hook (router, call locked): an event of a leg of a connected or outbound call, or of a leg call control made (answered, failed, ended, refer, refer_result); returns the actions, each naming its leg. A decision that fails is recorded as call.control_failed and does nothing.';
 
 CREATE FUNCTION cc.call_control_on_timer(timer jsonb) RETURNS jsonb
 LANGUAGE plpgsql

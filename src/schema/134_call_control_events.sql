@@ -447,32 +447,6 @@ $$;
 COMMENT ON FUNCTION cc.call_control_refer_result(cc.calls, cc.legs, jsonb) IS
     'The outcome of our REFER (connect_to_agent): 2xx completes the transfer and ends our part of the call (cause transferred); an error fails it and the call goes on as it was.';
 
-CREATE FUNCTION cc.call_control_recording_done(c cc.calls, l cc.legs, event jsonb) RETURNS jsonb
-LANGUAGE plpgsql
-SET search_path = pg_catalog, cc
-AS $$
-DECLARE
-    rid uuid := CASE WHEN event->>'recording' ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
-                     THEN (event->>'recording')::uuid END;
-BEGIN
-    UPDATE cc.recordings AS r
-       SET state = CASE WHEN coalesce(event->>'error', '') <> '' THEN 'failed' ELSE 'complete' END,
-           duration_ms = CASE WHEN event->>'duration_ms' ~ '^[0-9]+$' THEN (event->>'duration_ms')::bigint END,
-           bytes = CASE WHEN event->>'bytes' ~ '^[0-9]+$' THEN (event->>'bytes')::bigint END,
-           ended_at = coalesce(r.ended_at, greatest(now(), r.started_at))
-     WHERE r.id = rid AND r.call_id = c.id AND r.state IN ('recording', 'paused');
-    IF FOUND THEN
-        PERFORM cc.event_append('recording.completed',
-            jsonb_strip_nulls(jsonb_build_object('recording', rid, 'duration_ms', event->'duration_ms',
-                                                 'bytes', event->'bytes', 'error', event->'error')),
-            call_id => c.id, leg_id => l.id);
-    END IF;
-    RETURN '[]';
-END;
-$$;
-COMMENT ON FUNCTION cc.call_control_recording_done(cc.calls, cc.legs, jsonb) IS
-    'recording_done from the media worker: the cc.recordings row becomes complete (or failed) with its duration and size.';
-
 -- self-service hands the caller back --------------------------------------------------------
 
 CREATE FUNCTION cc.self_service_return(call uuid, collected jsonb DEFAULT NULL, reason text DEFAULT 'flow_end',

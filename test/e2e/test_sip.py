@@ -442,9 +442,18 @@ def test_session_timer_ends_the_call_of_a_silent_peer(cluster):
     if not cluster.one("SELECT count(*) FROM cc.trunks WHERE mode = 'peering' AND enabled "
                        "AND '127.0.0.1'::inet <<= ANY (peer_addresses)"):
         su.peering_trunk(cluster, "peer-timer")
-    t0 = time.time()
-    r = su.sipp(cluster, "call_session_timer_silent", extra=["-s", "5559090", "-key", "caller", "5550909"],
-                timeout=120)
+    # The peer sends no RTP either: without this, the media's RTP timeout
+    # (cc.rtp_timeout_s, 60 s) would end the call first.  This test is
+    # about the SIP session timer alone.
+    cluster.sql("ALTER SYSTEM SET cc.rtp_timeout_s = 0")
+    cluster.sql("SELECT pg_reload_conf()")
+    try:
+        t0 = time.time()
+        r = su.sipp(cluster, "call_session_timer_silent", extra=["-s", "5559090", "-key", "caller", "5550909"],
+                    timeout=120)
+    finally:
+        cluster.sql("ALTER SYSTEM RESET cc.rtp_timeout_s")
+        cluster.sql("SELECT pg_reload_conf()")
     assert r.ok, "no BYE for the silent peer: %r\n%s" % (r, r.logs())
     assert 30 < time.time() - t0 < 100, time.time() - t0
     call = cluster.one("SELECT id FROM cc.calls WHERE caller = '5550909'")

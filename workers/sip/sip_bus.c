@@ -57,9 +57,9 @@ typedef struct ClaimedCommand
 	char	   *id;
 	char	   *kind;
 	char	   *uri;			/* sip_options */
-	SipAction  *actions;		/* call_actions (in the legs' memory) */
+	SipAction  *actions;		/* call commands: what cc.command_decide said */
 	int			n_actions;
-	char	   *parse_error;	/* call_actions whose actions could not be read */
+	char	   *parse_error;	/* ... or why the command cannot run */
 } ClaimedCommand;
 
 static List *claimed = NIL;
@@ -68,6 +68,7 @@ static int	bus_readable(su_root_magic_t *magic, su_wait_t *w, su_wakeup_arg_t *a
 static bool bus_connect(void);
 static void build_default_conninfo(void *arg);
 static void claim_commands(void *arg);
+static void decide_command(ClaimedCommand *cmd);
 static void record_results(void *arg);
 static void recover_commands(void *arg);
 static bool time_reached(const struct timespec *t);
@@ -323,24 +324,77 @@ sip_bus_maintain(void)
 		sip_bus_notified = true;
 }
 
+/*
+ * decide_command asks cc.command_decide (in the claim's transaction, which
+ * locks the call and decides with its state as it is now) what a claimed
+ * call command does: its actions, parsed into the claim's context, or the
+ * reason it cannot run.  A decision whose actions cannot be read fails this
+ * command only, not the whole claim.
+ */
+static void
+decide_command(ClaimedCommand *cmd)
+{
+	MemoryContext here = CurrentMemoryContext;
+	int			ret;
+	char	   *error;
+	char	   *json;
+
+	ret = SPI_execute_with_args("SELECT d->>'error', (d->'actions')::text FROM cc.command_decide($1) AS d",
+								1, (Oid[]) {UUIDOID},
+								(Datum[]) {DirectFunctionCall1(uuid_in, CStringGetDatum(cmd->id))},
+								NULL, false, 1);
+	if (ret != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "cc.command_decide failed: %d", ret);
+	error = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	json = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+	if (error != NULL)
+	{
+		cmd->parse_error = error;
+		return;
+	}
+	BeginInternalSubTransaction(NULL);
+	PG_TRY();
+	{
+		/* into the claim's context: the subtransaction's goes at commit */
+		cmd->actions = sip_actions_parse(json, &cmd->n_actions, here);
+		ReleaseCurrentSubTransaction();
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(here);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		cmd->parse_error = pstrdup(edata->message);
+		FreeErrorData(edata);
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(here);
+}
+
 /* claim_commands claims a batch of pending commands into `claimed`. */
 static void
 claim_commands(void *arg)
 {
 	int			ret;
 	uint64		i;
+	uint64		n;
+	ListCell   *lc;
 	MemoryContext old;
 
-	ret = SPI_execute_with_args("SELECT c.id::text, c.kind, c.args->>'uri', (c.args->'actions')::text "
-								"FROM cc.commands_claim($1, $2) AS c",
+	ret = SPI_execute_with_args("SELECT c.id::text, c.kind, c.args->>'uri' "
+								"FROM cc.commands_claim($1, $2) AS c ORDER BY c.created_at",
 								2, (Oid[]) {TEXTOID, INT4OID},
 								(Datum[]) {CStringGetTextDatum(SIP_WORKER_NAME), Int32GetDatum(BUS_CLAIM_BATCH)},
 								NULL, false, 0);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "cc.commands_claim failed: %d", ret);
 
+	n = SPI_processed;
 	old = MemoryContextSwitchTo(claim_context);
-	for (i = 0; i < SPI_processed; i++)
+	for (i = 0; i < n; i++)
 	{
 		HeapTuple	tuple = SPI_tuptable->vals[i];
 		TupleDesc	desc = SPI_tuptable->tupdesc;
@@ -349,37 +403,18 @@ claim_commands(void *arg)
 		cmd->id = SPI_getvalue(tuple, desc, 1);
 		cmd->kind = SPI_getvalue(tuple, desc, 2);
 		cmd->uri = SPI_getvalue(tuple, desc, 3);
-		if (strcmp(cmd->kind, "call_actions") == 0)
-		{
-			char	   *json = SPI_getvalue(tuple, desc, 4);
-			MemoryContext here = CurrentMemoryContext;
-
-			/* a bad array fails this command, not the whole claim */
-			BeginInternalSubTransaction(NULL);
-			PG_TRY();
-			{
-				/* into the claim's context: the subtransaction's goes at commit */
-				cmd->actions = sip_actions_parse(json, &cmd->n_actions, here);
-				ReleaseCurrentSubTransaction();
-			}
-			PG_CATCH();
-			{
-				ErrorData  *edata;
-
-				MemoryContextSwitchTo(here);
-				edata = CopyErrorData();
-				FlushErrorState();
-				RollbackAndReleaseCurrentSubTransaction();
-				cmd->parse_error = pstrdup(edata->message);
-				FreeErrorData(edata);
-			}
-			PG_END_TRY();
-			MemoryContextSwitchTo(here);
-		}
 		claimed = lappend(claimed, cmd);
 	}
+	/* SPI_tuptable is replaced by each decision below: read it first */
+	foreach(lc, claimed)
+	{
+		ClaimedCommand *cmd = lfirst(lc);
+
+		if (strcmp(cmd->kind, "sip_options") != 0)
+			decide_command(cmd);
+	}
 	MemoryContextSwitchTo(old);
-	*(bool *) arg = (SPI_processed == BUS_CLAIM_BATCH);
+	*(bool *) arg = (n == BUS_CLAIM_BATCH);
 
 	/* the earliest timer may have changed with whatever notified us */
 	ret = SPI_execute("SELECT cc.timers_next_due_ms()", true, 1);
@@ -433,8 +468,9 @@ sip_bus_claim_and_run(void)
 				else
 					started = sip_stack_send_options(cmd->id, cmd->uri, &error);
 			}
-			else if (strcmp(cmd->kind, "call_actions") == 0)
+			else
 			{
+				/* a call command: what cc.command_decide said at the claim */
 				bool		ok;
 
 				if (cmd->parse_error)
@@ -447,8 +483,6 @@ sip_bus_claim_and_run(void)
 				sip_stack_finish_command(cmd->id, ok, error);
 				continue;
 			}
-			else
-				error = psprintf("cc sip does not handle command kind \"%s\"", cmd->kind);
 
 			if (!started)
 				sip_stack_fail_command(cmd->id, cmd->uri, error);
