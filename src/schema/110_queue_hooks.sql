@@ -34,10 +34,14 @@ DECLARE
     acts  jsonb;
 BEGIN
     SELECT * INTO o FROM cc.offers AS x WHERE x.leg_id = leg AND x.outcome = 'offered';
+    SELECT * INTO l FROM cc.legs AS x WHERE x.id = leg;
     IF o.id IS NOT NULL THEN
         -- the member's leg of an open offer
         CASE kind
             WHEN 'answered' THEN
+                IF l.state <> 'answered' THEN
+                    RETURN '[]';    -- a late report for a leg already over
+                END IF;
                 RETURN cc.queue_accept(o);
             WHEN 'failed', 'ended' THEN
                 PERFORM cc.queue_offer_failed(o, cc.leg_cause(event));
@@ -47,7 +51,6 @@ BEGIN
         END CASE;
     END IF;
 
-    SELECT * INTO l FROM cc.legs AS x WHERE x.id = leg;
     IF l.kind IS DISTINCT FROM 'customer' THEN
         RETURN '[]';
     END IF;

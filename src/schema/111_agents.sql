@@ -319,6 +319,10 @@ BEGIN
         RETURN;
     END IF;
     SELECT * INTO l FROM cc.legs WHERE id = leg;
+    -- a late report (a leg already ended does not answer or ring any more)
+    IF (kind = 'answered' AND l.state <> 'answered') OR (kind = 'ringing' AND l.state NOT IN ('new', 'ringing')) THEN
+        RETURN;
+    END IF;
     SELECT * INTO offer FROM cc.offers AS o WHERE o.leg_id = leg ORDER BY o.offered_at DESC LIMIT 1;
 
     IF offer.id IS NOT NULL AND offer.outcome NOT IN ('offered', 'accepted') THEN
