@@ -26,6 +26,7 @@
 -- ringing, and a dial action sent to cc sip with cc.call_actions_send.
 
 CREATE INDEX IF NOT EXISTS legs_phone ON cc.legs (phone_id, ended_at) WHERE phone_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS phones_agent ON cc.phones (agent_id) WHERE agent_id IS NOT NULL;
 
 -- cc.queue_sip_host: host[:port] of our SIP listener, for From URIs.
 CREATE FUNCTION cc.queue_sip_host() RETURNS text
@@ -65,9 +66,15 @@ CREATE FUNCTION cc.queue_available(q cc.queues, t timestamptz, mobile_ok boolean
                                    entry uuid DEFAULT NULL, pref uuid[] DEFAULT '{}',
                                    only_agents uuid[] DEFAULT NULL, only_phones uuid[] DEFAULT NULL)
 RETURNS TABLE (agent_id uuid, phone_id uuid, member_id uuid, keys double precision[])
-LANGUAGE sql VOLATILE
+LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, cc
+SET plan_cache_mode = force_generic_plan
 AS $$
+BEGIN
+    -- PL/pgSQL and a generic plan: planning this query costs more than
+    -- running it for a queue of a hundred members, so it is planned once
+    -- per session
+    RETURN QUERY
     SELECT a.id, NULL::uuid, m.id,
            ARRAY[
                CASE WHEN entry IS NOT NULL AND q.strategy <> 'top_down'
@@ -137,6 +144,7 @@ AS $$
        AND NOT EXISTS (SELECT 1 FROM cc.offers AS o WHERE o.phone_id = p.id AND o.outcome = 'offered')
        AND NOT EXISTS (SELECT 1 FROM cc.legs AS l WHERE l.phone_id = p.id AND l.state <> 'ended')
        AND EXISTS (SELECT 1 FROM cc.registrations AS r WHERE r.phone_id = p.id AND r.expires_at > t);
+END;
 $$;
 COMMENT ON FUNCTION cc.queue_available(cc.queues, timestamptz, boolean, uuid, uuid[], uuid[], uuid[]) IS
     'The members of a queue that may be offered a call now (idle, reachable, no open offer, past their delay; desk phones registered and free), with their ranking keys: already rung by this entry, place among the preferred agents, member priority, then the strategy''s keys. only_agents / only_phones restrict it to those rows (NULL: all).';
@@ -186,42 +194,12 @@ $$;
 COMMENT ON FUNCTION cc.queue_pick(cc.queues, timestamptz, boolean, integer, uuid, uuid[], uuid[], uuid[]) IS
     'Claims up to n available members of a queue, best first (FOR NO KEY UPDATE SKIP LOCKED, then checked again on a fresh snapshot); skip_agents / skip_phones are already taken.';
 
--- cc.queue_targets: where a member's phones ring (the dial action's targets).
-CREATE FUNCTION cc.queue_targets(agent uuid, phone uuid, t timestamptz, mobile_trunk uuid, mobile_number text)
-RETURNS jsonb
-LANGUAGE sql STABLE
-SET search_path = pg_catalog, cc
-AS $$
-    WITH contacts AS (
-        SELECT r.contact, r.registered_at FROM cc.registrations AS r
-         WHERE agent IS NOT NULL AND r.agent_id = agent AND r.expires_at > t
-        UNION
-        SELECT r.contact, r.registered_at FROM cc.phones AS p JOIN cc.registrations AS r ON r.phone_id = p.id
-         WHERE agent IS NOT NULL AND p.agent_id = agent AND p.enabled AND r.expires_at > t
-        UNION
-        SELECT r.contact, r.registered_at FROM cc.registrations AS r
-         WHERE phone IS NOT NULL AND r.phone_id = phone AND r.expires_at > t),
-    sip AS (
-        SELECT coalesce(jsonb_agg(jsonb_build_object('uri', c.contact) ORDER BY c.registered_at, c.contact), '[]') AS j
-          FROM contacts AS c)
-    SELECT sip.j
-           || CASE WHEN a.mobile IS NOT NULL AND mobile_trunk IS NOT NULL
-                        AND (a.mobile_mode = 'always' OR (a.mobile_mode = 'when_offline' AND jsonb_array_length(sip.j) = 0))
-                   THEN jsonb_build_array(jsonb_build_object(
-                            'uri', 'tel:' || a.mobile, 'trunk', mobile_trunk,
-                            'from', jsonb_build_object('uri', 'sip:' || mobile_number || '@' || cc.queue_sip_host(),
-                                                       'display', mobile_number)))
-                   ELSE '[]'::jsonb END
-      FROM sip LEFT JOIN cc.agents AS a ON a.id = agent;
-$$;
-COMMENT ON FUNCTION cc.queue_targets(uuid, uuid, timestamptz, uuid, text) IS
-    'The dial targets of a member: its registered contacts (an agent''s own and those of desk phones bound to it; a desk phone member''s), plus its mobile through the mobile trunk when mobile_mode is always, or when_offline and no contact is registered.';
-
 -- cc.queue_offers_write records offers already paired and claimed: the
 -- agent legs, the offers, the entries and calls offered, the agents
--- ringing (with their log and events), a ring-timeout guard timer per
--- offer, and one dial command per call.  The i-th elements of the arrays
--- make one offer.
+-- ringing (with their log and events), one ring-timeout guard timer, and
+-- the dial actions for cc sip in one call_actions command.  The i-th
+-- elements of the arrays make one offer.  Everything is set-based: a
+-- thousand offers cost a few statements, not a few thousand.
 CREATE FUNCTION cc.queue_offers_write(q cc.queues, entries uuid[], calls uuid[], agents uuid[], phones uuid[],
                                       t timestamptz) RETURNS integer
 LANGUAGE plpgsql
@@ -233,8 +211,10 @@ DECLARE
     legs    uuid[];
     offers  uuid[];
     targets jsonb[];
+    shown   text[];
     mob     record;
     host    text := cc.queue_sip_host();
+    actions jsonb;
 BEGIN
     IF n = 0 THEN
         RETURN 0;
@@ -242,16 +222,47 @@ BEGIN
     SELECT * INTO mob FROM cc.queue_mobile_route();
     legs := ARRAY(SELECT gen_random_uuid() FROM generate_series(1, n));
     offers := ARRAY(SELECT gen_random_uuid() FROM generate_series(1, n));
-    targets := ARRAY(SELECT cc.queue_targets(p.agent, p.phone, t, mob.trunk_id, mob.number)
-                       FROM unnest(agents, phones) WITH ORDINALITY AS p (agent, phone, ord)
-                      ORDER BY p.ord);
+    -- the customer's number each agent will see (an outbound call, a
+    -- callback, shows its callee); looked up by primary key, never a scan
+    shown := ARRAY(SELECT coalesce(c.shown, 'anonymous')
+                     FROM unnest(calls) WITH ORDINALITY AS p (call, ord)
+                     LEFT JOIN LATERAL (SELECT CASE WHEN x.direction = 'outbound' THEN x.callee ELSE x.caller END AS shown
+                                          FROM cc.calls AS x WHERE x.id = p.call) AS c ON true
+                    ORDER BY p.ord);
+
+    -- where each member rings: its registered contacts (an agent's own and
+    -- those of desk phones bound to it; a desk phone member's), and an
+    -- agent's mobile through the mobile trunk (mode always, or
+    -- when_offline with no contact)
+    targets := ARRAY(
+        SELECT coalesce(sip.j, '[]'::jsonb)
+               || CASE WHEN a.mobile IS NOT NULL AND mob.trunk_id IS NOT NULL
+                            AND (a.mobile_mode = 'always' OR (a.mobile_mode = 'when_offline' AND sip.j IS NULL))
+                       THEN jsonb_build_array(jsonb_build_object(
+                                'uri', 'tel:' || a.mobile, 'trunk', mob.trunk_id,
+                                'from', jsonb_build_object('uri', 'sip:' || mob.number || '@' || host,
+                                                           'display', mob.number)))
+                       ELSE '[]'::jsonb END
+          FROM unnest(agents, phones) WITH ORDINALITY AS p (agent, phone, ord)
+          LEFT JOIN cc.agents AS a ON a.id = p.agent
+          LEFT JOIN LATERAL (
+              SELECT jsonb_agg(jsonb_build_object('uri', c.contact) ORDER BY c.registered_at, c.contact) AS j
+                FROM (SELECT r.contact, min(r.registered_at) AS registered_at
+                        FROM (SELECT r1.contact, r1.registered_at FROM cc.registrations AS r1
+                               WHERE r1.agent_id = p.agent AND r1.expires_at > t
+                              UNION ALL
+                              SELECT r2.contact, r2.registered_at FROM cc.registrations AS r2
+                               WHERE r2.phone_id = p.phone AND r2.expires_at > t
+                              UNION ALL
+                              SELECT r3.contact, r3.registered_at
+                                FROM cc.phones AS ph JOIN cc.registrations AS r3 ON r3.phone_id = ph.id
+                               WHERE ph.agent_id = p.agent AND ph.enabled AND r3.expires_at > t) AS r
+                       GROUP BY r.contact) AS c) AS sip ON true
+         ORDER BY p.ord);
 
     INSERT INTO cc.legs (id, call_id, kind, direction, agent_id, phone_id, to_uri, from_uri)
-    SELECT p.leg, p.call, 'agent', 'outbound', p.agent, p.phone, p.tg #>> '{0,uri}',
-           'sip:' || coalesce(CASE WHEN c.direction = 'outbound' THEN c.callee ELSE c.caller END, 'anonymous')
-                  || '@' || host
-      FROM unnest(calls, agents, phones, legs, targets) AS p (call, agent, phone, leg, tg)
-      JOIN cc.calls AS c ON c.id = p.call;
+    SELECT p.leg, p.call, 'agent', 'outbound', p.agent, p.phone, p.tg #>> '{0,uri}', 'sip:' || p.shown || '@' || host
+      FROM unnest(calls, agents, phones, legs, targets, shown) AS p (call, agent, phone, leg, tg, shown);
 
     INSERT INTO cc.offers (id, queue_entry_id, call_id, agent_id, phone_id, leg_id, offered_at)
     SELECT p.offer, p.entry, p.call, p.agent, p.phone, p.leg, t
@@ -262,7 +273,8 @@ BEGIN
     UPDATE cc.calls AS c SET state = 'offering'
      WHERE c.id = ANY (calls) AND c.state = 'queued';
 
-    -- idle agents ring; an agent talking below capacity keeps talking
+    -- idle agents ring (log and event); an agent talking below capacity
+    -- keeps talking; one offer.created event per offer
     WITH changed AS (
         UPDATE cc.agents AS a
            SET state = 'ringing', state_before_call = 'idle', state_entered_at = t, state_reason = 'offered'
@@ -273,22 +285,21 @@ BEGIN
         INSERT INTO cc.agent_state_log (agent_id, from_state, to_state, reason, call_id, at)
         SELECT ch.id, 'idle', 'ringing', 'offered', ch.call, t FROM changed AS ch
         RETURNING agent_id, call_id)
-    SELECT count(cc.event_append('agent.state_changed', '{"from": "idle", "to": "ringing", "reason": "offered"}',
-                                 call_id => l.call_id, agent_id => l.agent_id))
-      INTO n FROM logged AS l;
-    n := cardinality(entries);
+    INSERT INTO cc.events (type, data, call_id, leg_id, agent_id, queue_id)
+    SELECT 'agent.state_changed', '{"from": "idle", "to": "ringing", "reason": "offered"}', l.call_id, NULL, l.agent_id, NULL
+      FROM logged AS l
+    UNION ALL
+    SELECT 'offer.created',
+           jsonb_strip_nulls(jsonb_build_object('offer', p.offer, 'entry', p.entry, 'phone', p.phone,
+                                                'targets', jsonb_array_length(p.tg))),
+           p.call, p.leg, p.agent, q.id
+      FROM unnest(offers, entries, calls, legs, agents, phones, targets) AS p (offer, entry, call, leg, agent, phone, tg);
 
-    PERFORM cc.event_append('offer.created',
-                jsonb_strip_nulls(jsonb_build_object('offer', p.offer, 'entry', p.entry, 'phone', p.phone,
-                                                     'targets', jsonb_array_length(p.tg))),
-                call_id => p.call, leg_id => p.leg, agent_id => p.agent, queue_id => q.id)
-       FROM unnest(offers, entries, calls, legs, agents, phones, targets) AS p (offer, entry, call, leg, agent, phone, tg);
-
-    -- a guard: if cc sip never reports the end of the ringing, the offer
-    -- still times out (cc sip cancels at ring_timeout_ms itself)
+    -- a guard: if cc sip never reports the end of the ringing, the offers
+    -- still time out (cc sip cancels at ring_timeout_ms itself)
     PERFORM cc.timer_set('queue.ring_timeout', t + make_interval(secs => q.ring_timeout_s + 3),
-                         p.call, p.leg, p.agent, jsonb_build_object('offer', p.offer))
-       FROM unnest(offers, calls, legs, agents) AS p (offer, call, leg, agent);
+                         CASE WHEN n = 1 THEN calls[1] END, CASE WHEN n = 1 THEN legs[1] END,
+                         CASE WHEN n = 1 THEN agents[1] END, jsonb_build_object('offers', to_jsonb(offers)));
     IF q.strategy = 'ring_progressively' THEN
         PERFORM cc.timer_set('queue.ring_step', t + make_interval(secs => q.ring_step_s),
                              x.call, NULL, NULL, jsonb_build_object('entry', x.entry))
@@ -296,31 +307,28 @@ BEGIN
           WHERE NOT EXISTS (SELECT 1 FROM cc.timers AS tm WHERE tm.kind = 'queue.ring_step' AND tm.call_id = x.call);
     END IF;
 
-    PERFORM cc.call_actions_send(x.call, x.actions)
-       FROM (SELECT p.call,
-                    jsonb_agg(jsonb_build_object(
-                        'type', 'dial', 'leg', p.leg, 'targets', p.tg,
-                        'from', CASE WHEN jsonb_array_length(p.tg) = 1 AND p.tg #> '{0,trunk}' IS NOT NULL
-                                     THEN p.tg #> '{0,from}'
-                                     ELSE jsonb_build_object(
-                                         'uri', 'sip:' || coalesce(CASE WHEN c.direction = 'outbound' THEN c.callee
-                                                                        ELSE c.caller END, 'anonymous') || '@' || host,
-                                         'display', coalesce(CASE WHEN c.direction = 'outbound' THEN c.callee
-                                                                  ELSE c.caller END, 'anonymous')) END,
-                        'ring_timeout_ms', q.ring_timeout_s * 1000,
-                        'tag', 'queue.offer:' || p.offer,
-                        'headers', jsonb_build_object('X-CC-Call-Id', p.call::text, 'X-CC-Queue', q.name))
-                    || CASE WHEN jsonb_array_length(p.tg) = 1 AND p.tg #> '{0,trunk}' IS NOT NULL
-                            THEN jsonb_build_object('trunk', p.tg #> '{0,trunk}') ELSE '{}'::jsonb END
-                    ORDER BY p.ord) AS actions
-               FROM unnest(calls, legs, offers, targets) WITH ORDINALITY AS p (call, leg, offer, tg, ord)
-               JOIN cc.calls AS c ON c.id = p.call
-              GROUP BY p.call) AS x;
+    SELECT jsonb_agg(jsonb_build_object(
+               'type', 'dial', 'leg', p.leg, 'targets', p.tg,
+               'from', CASE WHEN jsonb_array_length(p.tg) = 1 AND p.tg #> '{0,trunk}' IS NOT NULL
+                            THEN p.tg #> '{0,from}'
+                            ELSE jsonb_build_object('uri', 'sip:' || p.shown || '@' || host, 'display', p.shown) END,
+               'ring_timeout_ms', q.ring_timeout_s * 1000,
+               'tag', 'queue.offer:' || p.offer,
+               'headers', jsonb_build_object('X-CC-Call-Id', p.call::text, 'X-CC-Queue', q.name))
+           || CASE WHEN jsonb_array_length(p.tg) = 1 AND p.tg #> '{0,trunk}' IS NOT NULL
+                   THEN jsonb_build_object('trunk', p.tg #> '{0,trunk}') ELSE '{}'::jsonb END
+           ORDER BY p.ord)
+      INTO actions
+      FROM unnest(calls, legs, offers, targets, shown) WITH ORDINALITY AS p (call, leg, offer, tg, shown, ord);
+    -- one command for the batch (each action names its leg); the call is
+    -- named when there is only one
+    PERFORM cc.call_actions_send(CASE WHEN (SELECT count(DISTINCT x) FROM unnest(calls) AS x) = 1 THEN calls[1] END,
+                                 actions);
     RETURN n;
 END;
 $$;
 COMMENT ON FUNCTION cc.queue_offers_write(cc.queues, uuid[], uuid[], uuid[], uuid[], timestamptz) IS
-    'Records claimed pairs as offers: agent legs, cc.offers rows, entries offered, calls offering, idle agents ringing (log and events), ring-timeout guard timers, and a dial action per offer sent to cc sip (cc.call_actions_send). Returns the number of offers.';
+    'Records claimed pairs as offers, set-based: agent legs, cc.offers rows, entries offered, calls offering, idle agents ringing (log and agent.state_changed), offer.created events, one ring-timeout guard timer, and one call_actions command with a dial action per offer (cc.call_actions_send). Returns the number of offers.';
 
 -- cc.queue_dispatch_one pairs the waiting callers of one queue.
 CREATE FUNCTION cc.queue_dispatch_one(q cc.queues, max_pairs integer, t timestamptz, mobile_ok boolean)

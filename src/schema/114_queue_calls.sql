@@ -9,7 +9,8 @@
 -- pickup by another member, and callbacks.  The hooks of 110_queue_hooks.sql
 -- call these functions with the call's row locked.
 
-CREATE INDEX IF NOT EXISTS calls_callee ON cc.calls (callee, created_at);
+-- memory routing looks up outbound calls by callee (inbound calls are not indexed)
+CREATE INDEX IF NOT EXISTS calls_callee_outbound ON cc.calls (callee, created_at) WHERE direction = 'outbound';
 
 -- prompts ----------------------------------------------------------------------
 

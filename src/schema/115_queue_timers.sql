@@ -125,6 +125,7 @@ DECLARE
     rule    cc.routing_rules;
     actions jsonb := '[]';
     got     record;
+    later   uuid[] := '{}';
 BEGIN
     IF data ? 'entry' THEN
         SELECT * INTO e FROM cc.queue_entries AS x
@@ -137,11 +138,28 @@ BEGIN
                                           coalesce((data->>'attempt')::integer, 0));
 
         WHEN 'queue.ring_timeout' THEN
-            SELECT * INTO o FROM cc.offers AS x WHERE x.id = (data->>'offer')::uuid AND x.outcome = 'offered';
-            IF o.id IS NOT NULL THEN
+            -- the offers of one dispatch: those still ringing time out.  A
+            -- timer of several calls locks each (SKIP LOCKED: a call busy
+            -- with an event is looked at again 100 ms later)
+            FOR o IN SELECT x.* FROM cc.offers AS x
+                      WHERE x.id IN (SELECT jsonb_array_elements_text(data->'offers')::uuid) AND x.outcome = 'offered'
+                      ORDER BY x.offered_at, x.id LOOP
+                IF call IS NULL THEN
+                    PERFORM 1 FROM cc.calls AS c WHERE c.id = o.call_id FOR UPDATE SKIP LOCKED;
+                    IF NOT FOUND THEN
+                        later := later || o.id;
+                        CONTINUE;
+                    END IF;
+                    SELECT * INTO o FROM cc.offers AS x WHERE x.id = o.id AND x.outcome = 'offered';
+                    CONTINUE WHEN o.id IS NULL;
+                END IF;
                 PERFORM cc.queue_offer_failed(o, 'no_answer');
-                actions := jsonb_build_array(jsonb_build_object('type', 'hangup', 'leg', o.leg_id,
-                                                                'cause', 'ring_timeout'));
+                actions := actions || jsonb_build_array(jsonb_build_object('type', 'hangup', 'leg', o.leg_id,
+                                                                           'cause', 'ring_timeout'));
+            END LOOP;
+            IF cardinality(later) > 0 THEN
+                PERFORM cc.timer_set('queue.ring_timeout', t + interval '100 ms', NULL, NULL, NULL,
+                                     jsonb_build_object('offers', to_jsonb(later)));
             END IF;
 
         WHEN 'queue.max_wait' THEN
