@@ -101,6 +101,15 @@ SELECT qt.to('+15550103', 'sales');
 SELECT qt.ev(qt.leg('+15550103', '1001'), '{"type": "answered"}');
 SELECT qt.ev(qt.leg('+15550103', '1001'), '{"type": "ended", "side": "local"}');
 SELECT qt.states();
+-- a repeated report of the end changes nothing: talk time counted once,
+-- wrap-up not restarted
+CREATE TEMP TABLE before_repeat AS
+SELECT s.talk_ms_today, (SELECT due_at FROM cc.timers WHERE kind = 'queue.wrap_up_end') AS due
+  FROM cc.agent_stats s WHERE s.agent_id = qt.id('1001');
+SELECT qt.ev(qt.leg('+15550103', '1001'), '{"type": "ended", "side": "local"}') AS repeated;
+SELECT s.talk_ms_today = b.talk_ms_today AS counted_once,
+       (SELECT due_at FROM cc.timers WHERE kind = 'queue.wrap_up_end') = b.due AS same_wrap_up, qt.states()
+  FROM cc.agent_stats s, before_repeat b WHERE s.agent_id = qt.id('1001');
 SELECT cc.agent_set_state(qt.id('1001'), 'idle') AS ready_again;
 SELECT count(*) AS wrap_up_timers_left FROM cc.timers WHERE kind = 'queue.wrap_up_end';
 

@@ -40,6 +40,10 @@ UPDATE cc.queues SET max_length = 0, enabled = false WHERE name = 'sales';
 SELECT qt.call('+15550013') IS NOT NULL, qt.to('+15550013', 'sales') AS closed;
 SELECT c.caller, e.state FROM cc.queue_entries e JOIN cc.calls c ON c.id = e.call_id ORDER BY c.caller;
 SELECT data->>'reason' AS refused FROM cc.events WHERE type = 'queue.refused' AND at >= now() ORDER BY seq;
+-- a disabled queue takes no new caller but still serves those it has
+SELECT cc.agent_login(qt.id('1001'));
+SELECT qt.ringing() AS still_served;
+SELECT cc.agent_logout(qt.id('1001'));
 UPDATE cc.queues SET enabled = true WHERE name = 'sales';
 SELECT qt.reset();
 
@@ -201,6 +205,16 @@ SELECT c.state, a.extension AS agent, e.state AS entry
   FROM cc.calls c JOIN cc.agents a ON a.id = c.agent_id JOIN cc.queue_entries e ON e.call_id = c.id
  WHERE c.id = qt.cid('+15550081');
 SELECT qt.ev(l.id, '{"type": "answered"}') AS picker_answered FROM cc.legs l WHERE l.sip_call_id = 'pickup-1002';
+SELECT qt.states();
+SELECT qt.reset();
+
+-- After a cc sip restart, cc.calls_reconcile ends the calls it no longer
+-- holds, legs first and without events: their agents still leave talking.
+SELECT cc.agent_set_state(qt.id('1001'), 'idle');
+SELECT qt.call('+15550085') IS NOT NULL, qt.to('+15550085', 'sales') IS NOT NULL;
+SELECT qt.ev(qt.leg('+15550085', '1001'), '{"type": "answered"}') IS NOT NULL;
+SELECT qt.states();
+SELECT cc.calls_reconcile('cc sip restarted') AS reconciled;
 SELECT qt.states();
 SELECT qt.reset();
 

@@ -61,7 +61,8 @@ WITH agent_load AS (
            coalesce((SELECT max(q.capacity) FROM cc.queue_members m JOIN cc.queues q ON q.id = m.queue_id
                       WHERE m.agent_id = a.id), 1) AS capacity,
            EXISTS (SELECT 1 FROM cc.legs l WHERE l.agent_id = a.id AND l.state IN ('new', 'ringing')
-                      AND NOT EXISTS (SELECT 1 FROM cc.offers o WHERE o.leg_id = l.id AND o.outcome <> 'offered'))
+                      AND NOT EXISTS (SELECT 1 FROM cc.offers o WHERE o.leg_id = l.id
+                                                                  AND o.outcome NOT IN ('offered', 'accepted')))
                AS ringing_leg,
            EXISTS (SELECT 1 FROM cc.legs l WHERE l.agent_id = a.id AND l.state = 'answered') AS answered_leg
       FROM cc.agents a)

@@ -105,6 +105,7 @@ AS $$
 DECLARE
     e       cc.queue_entries;
     cb      cc.callbacks;
+    l       cc.legs;
     actions jsonb := '[]';
 BEGIN
     SELECT * INTO e FROM cc.queue_entries AS x WHERE x.call_id = call AND x.state IN ('waiting', 'offered');
@@ -112,6 +113,16 @@ BEGIN
         actions := cc.queue_entry_close(e.id, 'abandoned', 'caller_left');
     END IF;
     PERFORM cc.queue_timers_cancel(call);
+    -- legs ended without their events (cc.calls_reconcile after a cc sip
+    -- restart): their agents leave the call states now, not never
+    FOR l IN SELECT DISTINCT ON (x.agent_id) x.* FROM cc.legs AS x
+              WHERE x.call_id = call AND x.agent_id IS NOT NULL
+              ORDER BY x.agent_id, x.created_at DESC LOOP
+        IF l.state = 'ended' THEN
+            PERFORM 1 FROM cc.agents AS a WHERE a.id = l.agent_id FOR NO KEY UPDATE;
+            PERFORM cc.agent_settle(l.agent_id, call, l);
+        END IF;
+    END LOOP;
     -- a callback whose customer could not be reached tries again later
     SELECT * INTO cb FROM cc.callbacks AS x WHERE x.callback_call_id = call AND x.state = 'dialing' FOR UPDATE;
     IF cb.id IS NOT NULL THEN
@@ -132,7 +143,7 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION cc.queue_call_ended(uuid, text) IS
-    'Hook: the customer left: the live queue entry ends as abandoned, its open offers are canceled (agents freed at once), waiting timers canceled; a callback call that did not reach its customer goes back to pending (or failed after callback.max_attempts). Returns hangup actions for the ringing agent legs.';
+    'Hook: the customer left: the live queue entry ends as abandoned, its open offers are canceled (agents freed at once), waiting timers canceled, agents whose legs ended without events (a restart) leave the call states; a callback call that did not reach its customer goes back to pending (or failed after callback.max_attempts). Returns hangup actions for the ringing agent legs.';
 
 CREATE FUNCTION cc.queue_on_timer(timer jsonb) RETURNS jsonb
 LANGUAGE plpgsql

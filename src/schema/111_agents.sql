@@ -186,10 +186,10 @@ LANGUAGE sql STABLE
 SET search_path = pg_catalog, cc
 AS $$
     SELECT coalesce(array_agg(m.queue_id ORDER BY m.queue_id), '{}')
-      FROM cc.queue_members AS m JOIN cc.queues AS q ON q.id = m.queue_id
-     WHERE m.agent_id = agent AND m.enabled AND q.enabled;
+      FROM cc.queue_members AS m
+     WHERE m.agent_id = agent AND m.enabled;
 $$;
-COMMENT ON FUNCTION cc.agent_queues(uuid) IS 'The enabled queues the agent is an enabled member of.';
+COMMENT ON FUNCTION cc.agent_queues(uuid) IS 'The queues the agent is an enabled member of (a disabled queue still serves the callers it has).';
 
 -- cc.agent_return leaves the call states: back to the state the agent had
 -- before its call (idle, busy, break with its reason, or offline when it
@@ -239,7 +239,7 @@ DECLARE
     wrap_s   integer;
 BEGIN
     SELECT * INTO a FROM cc.agents WHERE id = agent;
-    IF a.state NOT IN ('ringing', 'talking', 'wrap_up') AND ended_leg.answered_at IS NULL THEN
+    IF a.state NOT IN ('ringing', 'talking', 'wrap_up') THEN
         RETURN;
     END IF;
     talking := EXISTS (SELECT 1 FROM cc.legs AS l
@@ -248,7 +248,7 @@ BEGIN
                OR EXISTS (SELECT 1 FROM cc.legs AS l
                            WHERE l.agent_id = agent AND l.state IN ('new', 'ringing')
                              AND NOT EXISTS (SELECT 1 FROM cc.offers AS o
-                                              WHERE o.leg_id = l.id AND o.outcome <> 'offered'));
+                                              WHERE o.leg_id = l.id AND o.outcome NOT IN ('offered', 'accepted')));
     IF talking THEN
         IF a.state <> 'talking' THEN
             PERFORM cc.agent_state_enter(agent, 'talking', 'answered', call);
@@ -256,8 +256,9 @@ BEGIN
             -- one of several calls ended: room for another (queue capacity)
             PERFORM cc.queue_kick(cc.agent_queues(agent));
         END IF;
-    ELSIF ended_leg.answered_at IS NOT NULL THEN
-        -- a talk just ended: counters, then wrap-up or back
+    ELSIF ended_leg.answered_at IS NOT NULL AND a.state = 'talking' THEN
+        -- a talk just ended (once: a repeated report finds the agent out
+        -- of talking already): counters, then wrap-up or back
         UPDATE cc.agents SET last_call_ended_at = clock_timestamp() WHERE id = agent;
         UPDATE cc.agent_stats AS s
            SET talk_ms_today = CASE WHEN s.stats_day = current_date THEN s.talk_ms_today ELSE 0 END
@@ -268,9 +269,6 @@ BEGIN
          WHERE s.agent_id = agent;
         IF ringing THEN
             PERFORM cc.agent_state_enter(agent, 'ringing', 'call ended', call);
-            RETURN;
-        END IF;
-        IF a.state NOT IN ('ringing', 'talking', 'wrap_up') THEN
             RETURN;
         END IF;
         wrap_s := coalesce(a.wrap_up_s,
@@ -297,7 +295,7 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION cc.agent_settle(uuid, uuid, cc.legs) IS
-    'Makes a locked agent''s call state agree with its legs and open offers: talking, ringing, or out of the call (wrap-up after a talk, else back to its state before the call).';
+    'Makes a locked agent''s call state agree with its legs and open offers: talking, ringing, or out of the call (wrap-up after a talk, counted once, else back to its state before the call). An agent out of the call states is left alone.';
 
 -- cc.agent_on_leg is the body of the hook cc.agent_on_leg_event.
 CREATE FUNCTION cc.agent_on_leg(agent uuid, call uuid, leg uuid, event jsonb) RETURNS void

@@ -464,9 +464,6 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, cc
 AS $$
 BEGIN
-    IF NOT q.enabled THEN
-        RETURN false;
-    END IF;
     IF NOT EXISTS (SELECT 1 FROM cc.queue_entries AS e JOIN cc.calls AS c ON c.id = e.call_id
                     WHERE e.queue_id = q.id AND e.state = 'waiting' AND (e.not_before IS NULL OR e.not_before <= t)
                       AND c.state IN ('queued', 'offering'))
@@ -503,7 +500,7 @@ BEGIN
           LEFT JOIN LATERAL (SELECT e.priority, e.entered_at FROM cc.queue_entries AS e
                               WHERE e.queue_id = x.id AND e.state = 'waiting'
                               ORDER BY e.priority, e.entered_at LIMIT 1) AS head ON true
-         WHERE x.enabled AND (queues IS NULL OR x.id = ANY (queues))
+         WHERE (queues IS NULL OR x.id = ANY (queues))
            AND (head.priority IS NOT NULL
                 OR EXISTS (SELECT 1 FROM cc.callbacks AS cb WHERE cb.queue_id = x.id AND cb.state = 'pending'))
          ORDER BY head.priority NULLS LAST, head.entered_at NULLS LAST, x.id
@@ -525,7 +522,7 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION cc.queue_dispatch_run(uuid[], integer, integer) IS
-    'One dispatch over the given queues (NULL: every queue with callers), most urgent first; where work is left that other transactions hold, a queue.dispatch timer tries again after 10 ms * 2^attempt (at most 2 s), or at once when max_pairs was reached.';
+    'One dispatch over the given queues (NULL: every queue with callers; a disabled queue still serves the callers it has), most urgent first; where work is left that other transactions hold, a queue.dispatch timer tries again after 10 ms * 2^attempt (at most 2 s), or at once when max_pairs was reached.';
 
 CREATE FUNCTION cc.queue_dispatch(queues uuid[] DEFAULT NULL, max_pairs integer DEFAULT 1000) RETURNS integer
 LANGUAGE plpgsql
@@ -593,7 +590,7 @@ BEGIN
         WHEN 'queue_members' THEN
             qs := ARRAY(SELECT DISTINCT m.queue_id FROM changed AS m WHERE m.enabled);
         WHEN 'queues' THEN
-            qs := ARRAY(SELECT q.id FROM changed AS q WHERE q.enabled);
+            qs := ARRAY(SELECT q.id FROM changed AS q);
     END CASE;
     PERFORM cc.queue_dispatch_later(qs);
     RETURN NULL;

@@ -860,7 +860,7 @@ BEGIN
         RETURN cc.sip_refuse(403, 'Forbidden (pickup needs an authenticated agent)');
     END IF;
     picker := (req->>'agent_id')::uuid;
-    SELECT * INTO q FROM cc.queues AS x WHERE x.pickup_code = code AND x.enabled;
+    SELECT * INTO q FROM cc.queues AS x WHERE x.pickup_code = code;
     IF NOT FOUND THEN
         RETURN cc.sip_refuse(404, 'Not Found');
     END IF;
@@ -901,12 +901,20 @@ BEGIN
             req #>> '{contacts,0,uri}', nullif(req #>> '{source,ip}', '')::inet, (req #>> '{source,port}')::integer,
             coalesce(req #>> '{source,transport}', 'udp'))
     RETURNING id INTO leg;
+    INSERT INTO cc.offers (queue_entry_id, call_id, agent_id, leg_id, outcome, reason, offered_at, decided_at)
+    VALUES (o.queue_entry_id, o.call_id, picker, leg, 'accepted', 'pickup', t, t);
+    -- the picker rings on its new leg (talking once cc sip reports it
+    -- answered) before the others are let go: their dispatch must not
+    -- offer it another caller meanwhile
+    UPDATE cc.agents AS x SET state_before_call = CASE WHEN x.state = 'wrap_up' THEN coalesce(x.state_before_call, 'idle')
+                                                       ELSE x.state END
+     WHERE x.id = picker;
+    PERFORM cc.timers_cancel('queue.wrap_up_end', NULL, picker);
+    PERFORM cc.agent_state_enter(picker, 'ringing', 'pickup', o.call_id);
     hangups := cc.queue_cancel_offers(o.queue_entry_id, 'picked_up');
     IF jsonb_array_length(hangups) > 0 THEN
         PERFORM cc.call_actions_send(o.call_id, hangups);
     END IF;
-    INSERT INTO cc.offers (queue_entry_id, call_id, agent_id, leg_id, outcome, reason, offered_at, decided_at)
-    VALUES (o.queue_entry_id, o.call_id, picker, leg, 'accepted', 'pickup', t, t);
     UPDATE cc.queue_entries AS x SET state = 'answered', answered_at = greatest(t, x.entered_at),
                                      left_at = greatest(t, x.entered_at), agent_id = picker
      WHERE x.id = o.queue_entry_id
@@ -914,9 +922,6 @@ BEGIN
     UPDATE cc.calls AS x SET state = 'connected', connected_at = coalesce(x.connected_at, greatest(t, x.created_at)),
                              agent_id = picker
      WHERE x.id = o.call_id;
-    UPDATE cc.agents AS x SET state_before_call = CASE WHEN x.state = 'wrap_up' THEN coalesce(x.state_before_call, 'idle')
-                                                       ELSE x.state END
-     WHERE x.id = picker;
     UPDATE cc.agent_stats AS s
        SET calls_today = CASE WHEN s.stats_day = current_date THEN s.calls_today ELSE 0 END + 1,
            talk_ms_today = CASE WHEN s.stats_day = current_date THEN s.talk_ms_today ELSE 0 END,
