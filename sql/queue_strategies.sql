@@ -206,11 +206,11 @@ SELECT qt.ev(qt.leg('+15550111', '1004'), '{"type": "ended", "side": "local"}') 
 SELECT qt.ringing() AS one_ended_the_third_rings, qt.states();
 SELECT qt.reset();
 
--- How members are reached: registered contacts (several fork), the
--- contacts of a desk phone bound to the agent, the agent's mobile through
--- the trunk of a number usable for agents' mobiles (mode always: with the
--- contacts; when_offline: when no contact is registered), and desk phones
--- that are members themselves.
+-- How members are reached: registered contacts (several fork) with the
+-- contacts of a desk phone bound to the agent; the agent's mobile through
+-- the trunk of a number usable for agents' mobiles, with that number as
+-- caller ID (mode always: the mobile alone; when_offline: when no contact
+-- is registered); and desk phones that are members themselves.
 INSERT INTO cc.trunks (name, mode, peer_addresses) VALUES ('carrier', 'peering', '{192.0.2.1/32}');
 INSERT INTO cc.numbers (number, trunk_id, usable_for_agent_mobile)
 SELECT '+862120009999', id, true FROM cc.trunks WHERE name = 'carrier';
@@ -219,12 +219,18 @@ VALUES (qt.id('1001'), 'sip:1001@192.0.2.11:5062', now() + interval '1 hour');
 INSERT INTO cc.phones (name, extension, agent_id) VALUES ('desk of 1001', '2001', qt.id('1001'));
 INSERT INTO cc.registrations (phone_id, contact, expires_at)
 SELECT id, 'sip:2001@192.0.2.20:5060', now() + interval '1 hour' FROM cc.phones WHERE extension = '2001';
-UPDATE cc.agents SET mobile = '+8613800000001', mobile_mode = 'always' WHERE extension = '1001';
+UPDATE cc.agents SET mobile = '+8613800000001' WHERE extension = '1001';
 SELECT qt.queue('reach', 'sequential') IS NOT NULL;
 SELECT qt.member('reach', '1001', 3, 1), qt.member('reach', '1002', 3, 2);
 SELECT count(cc.agent_set_state(id, 'idle')) FROM cc.agents WHERE extension IN ('1001', '1002');
 SELECT qt.call('+15550121') IS NOT NULL, qt.to('+15550121', 'reach') IS NOT NULL;
 SELECT qt.show(args->'actions'->0->'targets') AS targets FROM cc.commands WHERE kind = 'call_actions';
+SELECT qt.reset();
+-- always: the mobile alone
+UPDATE cc.agents SET mobile_mode = 'always' WHERE extension = '1001';
+SELECT qt.call('+15550124') IS NOT NULL, qt.to('+15550124', 'reach') IS NOT NULL;
+SELECT qt.sent();
+UPDATE cc.agents SET mobile_mode = 'off' WHERE extension = '1001';
 SELECT qt.reset();
 -- when_offline: the mobile alone, through the trunk, with its caller ID
 UPDATE cc.agents SET mobile_mode = 'when_offline', mobile = '+8613800000002' WHERE extension = '1002';

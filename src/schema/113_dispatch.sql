@@ -231,18 +231,19 @@ BEGIN
                     ORDER BY p.ord);
 
     -- where each member rings: its registered contacts (an agent's own and
-    -- those of desk phones bound to it; a desk phone member's), and an
-    -- agent's mobile through the mobile trunk (mode always, or
-    -- when_offline with no contact)
+    -- those of desk phones bound to it; a desk phone member's), or an
+    -- agent's mobile through the mobile trunk (mode always; when_offline
+    -- while no contact is registered).  A mobile target keeps its trunk
+    -- and caller ID here; the dial action carries them (cc sip sends a
+    -- {"number"} target to the trunk)
     targets := ARRAY(
-        SELECT coalesce(sip.j, '[]'::jsonb)
-               || CASE WHEN a.mobile IS NOT NULL AND mob.trunk_id IS NOT NULL
-                            AND (a.mobile_mode = 'always' OR (a.mobile_mode = 'when_offline' AND sip.j IS NULL))
-                       THEN jsonb_build_array(jsonb_build_object(
-                                'uri', 'tel:' || a.mobile, 'trunk', mob.trunk_id,
-                                'from', jsonb_build_object('uri', 'sip:' || mob.number || '@' || host,
-                                                           'display', mob.number)))
-                       ELSE '[]'::jsonb END
+        SELECT CASE WHEN a.mobile IS NOT NULL AND mob.trunk_id IS NOT NULL
+                         AND (a.mobile_mode = 'always' OR (a.mobile_mode = 'when_offline' AND sip.j IS NULL))
+                    THEN jsonb_build_array(jsonb_build_object(
+                             'number', a.mobile, 'trunk', mob.trunk_id,
+                             'from', jsonb_build_object('uri', 'sip:' || mob.number || '@' || host,
+                                                        'display', mob.number)))
+                    ELSE coalesce(sip.j, '[]'::jsonb) END
           FROM unnest(agents, phones) WITH ORDINALITY AS p (agent, phone, ord)
           LEFT JOIN cc.agents AS a ON a.id = p.agent
           LEFT JOIN LATERAL (
@@ -260,8 +261,9 @@ BEGIN
                        GROUP BY r.contact) AS c) AS sip ON true
          ORDER BY p.ord);
 
-    INSERT INTO cc.legs (id, call_id, kind, direction, agent_id, phone_id, to_uri, from_uri)
-    SELECT p.leg, p.call, 'agent', 'outbound', p.agent, p.phone, p.tg #>> '{0,uri}', 'sip:' || p.shown || '@' || host
+    INSERT INTO cc.legs (id, call_id, kind, direction, agent_id, phone_id, trunk_id, to_uri, from_uri)
+    SELECT p.leg, p.call, 'agent', 'outbound', p.agent, p.phone, (p.tg #>> '{0,trunk}')::uuid,
+           coalesce(p.tg #>> '{0,uri}', 'tel:' || (p.tg #>> '{0,number}')), 'sip:' || p.shown || '@' || host
       FROM unnest(calls, agents, phones, legs, targets, shown) AS p (call, agent, phone, leg, tg, shown);
 
     INSERT INTO cc.offers (id, queue_entry_id, call_id, agent_id, phone_id, leg_id, offered_at)
@@ -307,16 +309,17 @@ BEGIN
           WHERE NOT EXISTS (SELECT 1 FROM cc.timers AS tm WHERE tm.kind = 'queue.ring_step' AND tm.call_id = x.call);
     END IF;
 
-    SELECT jsonb_agg(jsonb_build_object(
-               'type', 'dial', 'leg', p.leg, 'targets', p.tg,
-               'from', CASE WHEN jsonb_array_length(p.tg) = 1 AND p.tg #> '{0,trunk}' IS NOT NULL
-                            THEN p.tg #> '{0,from}'
-                            ELSE jsonb_build_object('uri', 'sip:' || p.shown || '@' || host, 'display', p.shown) END,
-               'ring_timeout_ms', q.ring_timeout_s * 1000,
-               'tag', 'queue.offer:' || p.offer,
-               'headers', jsonb_build_object('X-CC-Call-Id', p.call::text, 'X-CC-Queue', q.name))
-           || CASE WHEN jsonb_array_length(p.tg) = 1 AND p.tg #> '{0,trunk}' IS NOT NULL
-                   THEN jsonb_build_object('trunk', p.tg #> '{0,trunk}') ELSE '{}'::jsonb END
+    SELECT jsonb_agg(CASE WHEN p.tg #> '{0,trunk}' IS NOT NULL
+               THEN jsonb_build_object(
+                        'type', 'dial', 'leg', p.leg, 'targets', jsonb_build_array((p.tg->0) - 'trunk' - 'from'),
+                        'trunk', p.tg #> '{0,trunk}', 'from', p.tg #> '{0,from}',
+                        'ring_timeout_ms', q.ring_timeout_s * 1000, 'tag', 'queue.offer:' || p.offer,
+                        'headers', jsonb_build_object('X-CC-Call-Id', p.call::text, 'X-CC-Queue', q.name))
+               ELSE jsonb_build_object(
+                        'type', 'dial', 'leg', p.leg, 'targets', p.tg,
+                        'from', jsonb_build_object('uri', 'sip:' || p.shown || '@' || host, 'display', p.shown),
+                        'ring_timeout_ms', q.ring_timeout_s * 1000, 'tag', 'queue.offer:' || p.offer,
+                        'headers', jsonb_build_object('X-CC-Call-Id', p.call::text, 'X-CC-Queue', q.name)) END
            ORDER BY p.ord)
       INTO actions
       FROM unnest(calls, legs, offers, targets, shown) WITH ORDINALITY AS p (call, leg, offer, tg, shown, ord);

@@ -828,7 +828,9 @@ BEGIN
     RETURN jsonb_build_array(
         jsonb_build_object('type', 'play', 'leg', o.leg_id, 'tone', 'ringback', 'loop', true),
         jsonb_strip_nulls(jsonb_build_object(
-            'type', 'dial', 'leg', leg, 'targets', jsonb_build_array(jsonb_build_object('uri', 'tel:' || cb.number)),
+            'type', 'dial', 'leg', leg,
+            'targets', jsonb_build_array(CASE WHEN trk IS NULL THEN jsonb_build_object('uri', 'tel:' || cb.number)
+                                              ELSE jsonb_build_object('number', cb.number) END),
             'trunk', trk,
             'from', jsonb_build_object('uri', 'sip:' || coalesce(c.caller, 'anonymous') || '@' || cc.queue_sip_host(),
                                        'display', c.caller),

@@ -286,7 +286,8 @@ BEGIN
     END IF;
     IF (answer->>'status') ~ '^2[0-9][0-9]$' THEN
         BEGIN
-            body := CASE WHEN jsonb_typeof(answer->'body') = 'object' THEN answer->'body'
+            body := CASE WHEN jsonb_typeof(answer->'json') = 'object' THEN answer->'json'
+                         WHEN jsonb_typeof(answer->'body') = 'object' THEN answer->'body'
                          ELSE (answer->>'body')::jsonb END;
             IF jsonb_typeof(body->'Response') = 'object' THEN
                 body := body->'Response';
@@ -336,4 +337,4 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION cc.queue_webhook_answered(uuid, uuid, jsonb) IS
-    'Body of cc.queue_on_http: a 2xx answer whose JSON body (or its Response object) has SeatEmails puts those enabled agents after the memory-routing agents as preferred; a SkillGroup naming another enabled queue (name or id) moves the waiting caller there. Anything else (error, bad JSON, late) leaves the strategy to decide. The caller is dispatched at once.';
+    'Body of cc.queue_on_http: a 2xx answer whose JSON body (answer.json, else answer.body parsed; or its Response object) has SeatEmails puts those enabled agents after the memory-routing agents as preferred; a SkillGroup naming another enabled queue (name or id) moves the waiting caller there. Anything else (error, bad JSON, late) leaves the strategy to decide. The caller is dispatched at once.';
