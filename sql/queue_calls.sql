@@ -16,13 +16,13 @@ BEGIN;
 SELECT count(qt.agent(e)) AS agents FROM unnest(ARRAY['1001', '1002', '1003']) AS e;
 SELECT qt.queue('sales', 'sequential') IS NOT NULL;
 SELECT qt.member('sales', '1001', 3, 1), qt.member('sales', '1002', 3, 2), qt.member('sales', '1003', 3, 3);
-INSERT INTO cc.prompts (name, kind, file_path) VALUES ('music', 'file', 'moh/jazz.wav');
+INSERT INTO cc.prompts (name, kind, tts_text) VALUES ('music', 'tts', 'Thank you for holding.');
 INSERT INTO cc.prompts (name, kind, tts_text) VALUES ('transfer', 'tts', 'Please hold, you are caller ${WaitNo}.'),
     ('position', 'tts', 'You are number ${WaitNo}. About ${EstimatedWaitMinutes} minutes.');
 UPDATE cc.queues SET hold_music_prompt_id = (SELECT id FROM cc.prompts WHERE name = 'music'),
                      transfer_prompt_id = (SELECT id FROM cc.prompts WHERE name = 'transfer');
 
--- Entering: the transfer prompt (TTS variables filled), then the hold music, looped.
+-- Entering: the transfer prompt (TTS variables filled), then the hold music (here a TTS prompt), looped.
 SELECT qt.call('+15550001') IS NOT NULL, qt.to('+15550001', 'sales') AS actions;
 SELECT state FROM cc.calls WHERE id = qt.cid('+15550001');
 -- a prompt given with the transfer replaces the queue's

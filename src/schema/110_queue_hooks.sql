@@ -114,14 +114,15 @@ BEGIN
     END IF;
     PERFORM cc.queue_timers_cancel(call);
     -- legs ended without their events (cc.calls_reconcile after a cc sip
-    -- restart): their agents leave the call states now, not never
+    -- restart, cause worker_restart): their agents leave the call states
+    -- now, not never.  Other legs report their own end; their agents are
+    -- not locked here (an agent busy with another call would close a cycle)
     FOR l IN SELECT DISTINCT ON (x.agent_id) x.* FROM cc.legs AS x
-              WHERE x.call_id = call AND x.agent_id IS NOT NULL
+              WHERE x.call_id = call AND x.agent_id IS NOT NULL AND x.state = 'ended'
+                AND x.cause = 'worker_restart'
               ORDER BY x.agent_id, x.created_at DESC LOOP
-        IF l.state = 'ended' THEN
-            PERFORM 1 FROM cc.agents AS a WHERE a.id = l.agent_id FOR NO KEY UPDATE;
-            PERFORM cc.agent_settle(l.agent_id, call, l);
-        END IF;
+        PERFORM 1 FROM cc.agents AS a WHERE a.id = l.agent_id FOR NO KEY UPDATE;
+        PERFORM cc.agent_settle(l.agent_id, call, l);
     END LOOP;
     -- a callback whose customer could not be reached tries again later
     SELECT * INTO cb FROM cc.callbacks AS x WHERE x.callback_call_id = call AND x.state = 'dialing' FOR UPDATE;
