@@ -186,8 +186,10 @@ UPDATE cc.queues SET pickup_code = '*8', callback_key = NULL WHERE name = 'sales
 SELECT qt.agent('1004') IS NOT NULL;
 SELECT count(cc.agent_set_state(id, 'busy')) FROM cc.agents WHERE state <> 'offline';
 SELECT cc.agent_set_state(qt.id('1001'), 'idle');
+-- (cc.call_arrived hands an INVITE to a pickup code to cc.queue_pickup, with
+-- the authenticated agent in agent_id; the hook is called directly here)
 CREATE FUNCTION qt.pickup(ext text, code text) RETURNS text LANGUAGE sql AS $$
-    SELECT qt.show(cc.call_arrived(jsonb_build_object(
+    SELECT qt.show(cc.queue_pickup(jsonb_build_object(
         'method', 'INVITE', 'request_uri', 'sip:' || code || '@192.0.2.1', 'agent_id', qt.id(ext), 'call_id', 'pickup-' || ext,
         'from', jsonb_build_object('user', ext, 'uri', 'sip:' || ext || '@192.0.2.10'),
         'to', jsonb_build_object('user', code, 'uri', 'sip:' || code || '@192.0.2.1'))));

@@ -360,7 +360,8 @@ class Stress:
         if row is None:
             return "pickup_none"
         agent, code = row
-        cur.execute("""SELECT cc.call_arrived(jsonb_build_object('method', 'INVITE', 'request_uri', 'sip:' || %s || '@192.0.2.1',
+        # what cc.call_arrived hands to the hook for an authenticated agent
+        cur.execute("""SELECT cc.queue_pickup(jsonb_build_object('method', 'INVITE', 'request_uri', 'sip:' || %s || '@192.0.2.1',
                                    'agent_id', %s::text, 'call_id', 'pickup-' || gen_random_uuid(),
                                    'from', jsonb_build_object('user', 'agent', 'uri', 'sip:agent@192.0.2.10')))""",
                     (code, agent))

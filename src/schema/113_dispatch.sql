@@ -364,6 +364,7 @@ DECLARE
     used_p    uuid[] := '{}';
     c_agent   uuid[];
     c_phone   uuid[];
+    claimed   uuid[];
     entry     uuid;
     call      uuid;
     want      integer;
@@ -378,6 +379,21 @@ BEGIN
         RETURN 0;
     END IF;
 
+    -- The calls of the first waiting entries are claimed first (SKIP
+    -- LOCKED: a call busy with an event is left to the next dispatch), then
+    -- their entries: an entry changes only with its call locked, so it is
+    -- never claimed without its call (claiming both in one SKIP LOCKED join
+    -- would keep an entry locked when its call is skipped, and an event
+    -- holding that call would wait for this transaction)
+    claimed := ARRAY(SELECT c.id FROM cc.calls AS c
+                      WHERE c.id IN (SELECT e.call_id FROM cc.queue_entries AS e
+                                      WHERE e.queue_id = q.id AND e.state = 'waiting'
+                                        AND (e.not_before IS NULL OR e.not_before <= t)
+                                      ORDER BY e.priority, e.entered_at
+                                      LIMIT want)
+                        AND c.state IN ('queued', 'offering')
+                        FOR NO KEY UPDATE SKIP LOCKED);
+
     SELECT array_agg(x.kind ORDER BY x.priority, x.entered_at, x.id), array_agg(x.id ORDER BY x.priority, x.entered_at, x.id),
            array_agg(x.call ORDER BY x.priority, x.entered_at, x.id), array_agg(x.pref ORDER BY x.priority, x.entered_at, x.id),
            array_agg(x.tried ORDER BY x.priority, x.entered_at, x.id)
@@ -386,12 +402,11 @@ BEGIN
                 SELECT 'entry' AS kind, e.id, e.call_id AS call, e.priority, e.entered_at,
                        e.preferred_agent_ids::text AS pref,
                        EXISTS (SELECT 1 FROM cc.offers AS o WHERE o.queue_entry_id = e.id) AS tried
-                  FROM cc.queue_entries AS e JOIN cc.calls AS c ON c.id = e.call_id
-                 WHERE e.queue_id = q.id AND e.state = 'waiting' AND (e.not_before IS NULL OR e.not_before <= t)
-                   AND c.state IN ('queued', 'offering')
+                  FROM cc.queue_entries AS e
+                 WHERE e.call_id = ANY (claimed) AND e.queue_id = q.id AND e.state = 'waiting'
+                   AND (e.not_before IS NULL OR e.not_before <= t)
                  ORDER BY e.priority, e.entered_at
-                 LIMIT want
-                   FOR NO KEY UPDATE OF e, c SKIP LOCKED) AS claimed_entries
+                   FOR NO KEY UPDATE OF e) AS claimed_entries
             UNION ALL
             SELECT * FROM (
                 SELECT 'callback' AS kind, cb.id, NULL::uuid AS call, coalesce(oe.priority, 3) AS priority,
