@@ -16,6 +16,7 @@
 #include "postmaster/interrupt.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
+#include "storage/procsignal.h"
 #include "tcop/tcopprot.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
@@ -85,10 +86,19 @@ cc_worker_setup_signals(cc_wake_fn wake)
 	BackgroundWorkerUnblockSignals();
 }
 
-/* cc_worker_reload_if_pending re-reads postgresql.conf after a SIGHUP. */
+/*
+ * cc_worker_reload_if_pending re-reads postgresql.conf after a SIGHUP and
+ * absorbs a pending procsignal barrier.  The workers' loops never reach
+ * CHECK_FOR_INTERRUPTS while idle, and a barrier left unabsorbed makes
+ * every backend that emits one wait forever: DROP DATABASE and ALTER
+ * DATABASE SET TABLESPACE of any database, for one, hung while a worker
+ * waited for CREATE EXTENSION.  Each loop turn calls this.
+ */
 void
 cc_worker_reload_if_pending(void)
 {
+	if (ProcSignalBarrierPending)
+		ProcessProcSignalBarrier();
 	if (ConfigReloadPending)
 	{
 		ConfigReloadPending = false;

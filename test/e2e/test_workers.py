@@ -2,7 +2,8 @@
 build": Loading, Workers that live well inside PostgreSQL, Command bus).
 
 - Before CREATE EXTENSION they wait quietly (one log line, no crash loop)
-  and start once it exists.
+  and start once it exists; DROP DATABASE of another database never hangs
+  on them, waiting or working.
 - pg_terminate_backend (SIGTERM) ends a worker, which the postmaster
   restarts alone (no crash recovery: the others keep their pids).
 - An answered OPTIONS is notified on cc_events.
@@ -14,6 +15,19 @@ import time
 
 import harness
 from harness import SipListener, sip_ping, wait_until
+
+
+def drop_database_within(c, name, seconds):
+    """drop_database_within creates and drops a database; the DROP, which
+    needs every backend to absorb a procsignal barrier, must end in time."""
+    c.sql("CREATE DATABASE %s" % name)
+    t0 = time.time()
+    c.sql("SET statement_timeout = '%ds'" % seconds)
+    try:
+        c.sql("DROP DATABASE %s" % name)
+    finally:
+        c.sql("RESET statement_timeout")
+    assert time.time() - t0 < seconds, "DROP DATABASE took %.1f s" % (time.time() - t0)
 
 
 def test_workers_wait_for_create_extension_then_start():
@@ -33,12 +47,16 @@ def test_workers_wait_for_create_extension_then_start():
         assert not re.search(r"background worker \"cc [a-z0-9 ]+\" .*(exited|terminated)", log), \
             "a worker exited while waiting:\n" + log[-2000:]
         assert sip_ping(c.sip_port, timeout=0.5) is None, "cc sip answers SIP before the extension exists"
+        # DROP DATABASE waits until every backend, the waiting workers too,
+        # absorbs its procsignal barrier: it must not hang on them.
+        drop_database_within(c, "scratch_waiting", 20)
 
         created_at = time.time()
         c.sql("CREATE EXTENSION pg_callcenter CASCADE")
         wait_until(lambda: sip_ping(c.sip_port, timeout=0.3) == 200, 5.0,
                    what="cc sip answering OPTIONS after CREATE EXTENSION")
         c.wait_workers(timeout=max(0.5, created_at + 5.0 - time.time()))
+        drop_database_within(c, "scratch_running", 20)   # and with the workers at work
         ok = True
     finally:
         c.cleanup(keep=not ok)
