@@ -81,7 +81,10 @@ SELECT regress.flow('collect', $$[
   {"id": "thanks", "type": "end", "properties": {"prompt": {"tts": "Account ${account}."}}},
   {"id": "sorry", "type": "end"}]$$) IS NOT NULL;
 SELECT regress.sim('collect', '[{"digits": "1234#"}]');
--- Six digits complete the collection without #; keys after it are not part of it.
+-- Six digits (max_digits) then #: the # ends this collection (maximum_count
+-- is max_digits + 1) instead of reaching the next node; a seventh digit is
+-- one too many (invalid).
+SELECT regress.sim('collect', '[{"digits": "123456#"}]');
 SELECT regress.sim('collect', '[{"digits": "1234567"}]');
 -- Fewer than min_digits, # alone, a pause after some digits (accepted:
 -- the caller stopped typing), a timeout with nothing.

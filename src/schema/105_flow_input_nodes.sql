@@ -27,14 +27,16 @@ AS $$
                                    'inter_digit_timeout_count',
                                    round((cc.flow_prop(node, 'inter_digit_timeout_s') #>> '{}')::numeric * 1000)::integer)
             ELSE
+                -- room for the termination key after max_digits digits: the
+                -- key ends this input instead of reaching the next node
                 jsonb_build_object('termination_key', cc.flow_prop(node, 'termination_key'),
-                                   'maximum_count', cc.flow_prop(node, 'max_digits'),
+                                   'maximum_count', least((cc.flow_prop(node, 'max_digits') #>> '{}')::integer + 1, 100),
                                    'inter_digit_timeout_count',
                                    round((cc.flow_prop(node, 'inter_digit_timeout_s') #>> '{}')::numeric * 1000)::integer)
         END;
 $$;
 COMMENT ON FUNCTION cc.flow_collect_parameters(jsonb) IS
-    'The dtmf collect parameters of an input node: one key for menus and surveys, a fixed count, or up to max_digits ended by the termination key; first_digit_timeout_ms from timeout_s.';
+    'The dtmf collect parameters of an input node: one key for menus and surveys, a fixed count, or up to max_digits ended by the termination key (maximum_count max_digits + 1, so the key typed after max_digits digits ends the input); first_digit_timeout_ms from timeout_s.';
 
 CREATE FUNCTION cc.flow_ask(c cc.calls, node jsonb, errors integer, first jsonb) RETURNS jsonb
 LANGUAGE plpgsql

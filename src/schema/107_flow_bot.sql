@@ -7,7 +7,9 @@
 -- carried out in order: text, audio, dtmf (collect, send, barge-in),
 -- speech_to_text and text_to_speech pass through as actions of the same
 -- name; connect_to_agent and end_session end the bot's part (their SIP
--- header values checked: at most 1024 bytes); user_defined
+-- header values checked: at most 1024 bytes), after the answer's last text
+-- or audio has played, as IBM does (a REFER answered 2xx ends our dialog
+-- with a BYE, cause transferred); user_defined
 -- vgwActForceNoInputTurn starts the next turn at once with input
 -- vgwNoInputTurn.  context.integrations.voice_telephony.cdr_custom_data
 -- merges into the call's custom data.  After the responses, the caller's
@@ -137,6 +139,41 @@ $$;
 COMMENT ON FUNCTION cc.flow_bot_turn(cc.calls, jsonb, integer, text, jsonb) IS
     'Sends a bot turn: POST {"session_id", "turn", "input": {"text"}, "context": {caller''s number, SIP Call-ID, flow variables}} to the node''s URL; returns the position that waits for the answer.';
 
+CREATE FUNCTION cc.flow_bot_leave(c cc.calls, node jsonb, turn integer, a jsonb, actions jsonb,
+                                  at_once boolean) RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, cc
+AS $$
+DECLARE
+    last integer;
+    pos  jsonb;
+BEGIN
+    -- IBM plays the responses before a transfer or an end_session: the BYE
+    -- or REFER waits for the last prompt of the answer (a signalling action
+    -- would otherwise go out at once and cut it); a looping audio never
+    -- ends, so it does not hold them up
+    IF NOT at_once THEN
+        SELECT max(i - 1) INTO last FROM jsonb_array_elements(actions) WITH ORDINALITY AS x (e, i)
+         WHERE e->>'type' IN ('text', 'audio');
+        IF last IS NOT NULL THEN
+            pos := cc.flow_wait(c, node, 'play_done', jsonb_build_object('turn', turn, 'pending', a));
+            RETURN jsonb_build_object('actions', jsonb_set(actions, ARRAY[last::text],
+                                                           actions->last || jsonb_build_object('tag', pos->>'tag')),
+                                      'wait', pos);
+        END IF;
+    END IF;
+    IF a->>'type' = 'end_session' THEN
+        RETURN jsonb_build_object('actions', actions || a, 'done', 'end_session');
+    ELSIF coalesce(a #>> '{transfer_info,target,service_desk,sip,transfer_method}', 'refer') = 'hangup' THEN
+        RETURN jsonb_build_object('actions', actions || a, 'done', 'connect_to_agent');
+    END IF;
+    pos := cc.flow_wait(c, node, 'refer_result', jsonb_build_object('turn', turn));
+    RETURN jsonb_build_object('actions', actions || (a || jsonb_build_object('tag', pos->>'tag')), 'wait', pos);
+END;
+$$;
+COMMENT ON FUNCTION cc.flow_bot_leave(cc.calls, jsonb, integer, jsonb, jsonb, boolean) IS
+    'Step result of a bot''s end_session or connect_to_agent action a after the turn''s other actions: unless at_once (or the answer loops audio), first wait for the play_done of its last text or audio (the action waits in the position as pending), then the BYE (done), the hangup transfer (done) or the REFER (wait for refer_result).';
+
 CREATE FUNCTION cc.flow_node_bot(c cc.calls, node jsonb, event jsonb) RETURNS jsonb
 LANGUAGE plpgsql
 SET search_path = pg_catalog, cc
@@ -175,12 +212,21 @@ BEGIN
         IF (event->>'code') ~ '^1' THEN
             RETURN NULL;                          -- provisional: wait for the final NOTIFY
         ELSIF (event->>'code') ~ '^2' THEN
+            -- the far end calls the target itself: our part is over, and as
+            -- the transferor we end our dialog (RFC 5589), as call control does
             PERFORM cc.flow_event(c, 'bot_transferred', jsonb_build_object('node', node->>'id', 'code', event->'code'));
-            RETURN jsonb_build_object('actions', '[]'::jsonb, 'done', 'connect_to_agent');
+            RETURN jsonb_build_object('actions', '[{"type": "hangup", "cause": "transferred"}]'::jsonb,
+                                      'done', 'connect_to_agent');
         END IF;
         PERFORM cc.flow_event(c, 'transfer_failed', jsonb_build_object('node', node->>'id', 'code', event->'code',
                                                                        'reason', event->>'reason'));
         RETURN cc.flow_bot_next(c, node, turn, 'vgwTransferFailed', '[]');
+    WHEN 'play_done' THEN
+        -- the prompts before a transfer or an end_session are over
+        IF pos->'pending' IS NULL THEN
+            RETURN NULL;
+        END IF;
+        RETURN cc.flow_bot_leave(c, node, turn, pos->'pending', '[]', true);
     WHEN 'http', 'timer' THEN
         NULL;
     ELSE
@@ -221,17 +267,14 @@ BEGIN
                 actions := actions || cc.flow_bot_action(g);
             END IF;
         WHEN 'end_session' THEN
+            a := cc.flow_bot_action(g);
             PERFORM cc.flow_event(c, 'bot_end', jsonb_build_object('node', node->>'id', 'turn', turn));
-            RETURN jsonb_build_object('actions', actions || cc.flow_bot_action(g), 'done', 'end_session');
+            RETURN cc.flow_bot_leave(c, node, turn, a, actions, looping);
         WHEN 'connect_to_agent' THEN
             a := cc.flow_bot_action(g);
             PERFORM cc.flow_event(c, 'bot_transfer', jsonb_build_object('node', node->>'id', 'turn', turn,
                 'target', a #> '{transfer_info,target,service_desk,sip}'));
-            IF coalesce(a #>> '{transfer_info,target,service_desk,sip,transfer_method}', 'refer') = 'hangup' THEN
-                RETURN jsonb_build_object('actions', actions || a, 'done', 'connect_to_agent');
-            END IF;
-            pos := cc.flow_wait(c, node, 'refer_result', jsonb_build_object('turn', turn));
-            RETURN jsonb_build_object('actions', actions || (a || jsonb_build_object('tag', pos->>'tag')), 'wait', pos);
+            RETURN cc.flow_bot_leave(c, node, turn, a, actions, looping);
         WHEN 'user_defined' THEN
             IF g #>> '{user_defined,vgwAction,command}' = 'vgwActForceNoInputTurn' THEN
                 next_turn := true;
@@ -248,7 +291,7 @@ BEGIN
     pos := cc.flow_wait(c, node, 'collect_done', jsonb_build_object('turn', turn, 'looping', looping));
     collect := coalesce(collect, cc.flow_collect_action(jsonb_build_object(
                    'termination_key', cc.flow_prop(node, 'termination_key'),
-                   'maximum_count', cc.flow_prop(node, 'max_digits')), NULL));
+                   'maximum_count', least((cc.flow_prop(node, 'max_digits') #>> '{}')::integer + 1, 100)), NULL));
     IF jsonb_typeof(collect #> '{command_info,parameters}') IS DISTINCT FROM 'object' THEN
         collect := jsonb_set(collect, '{command_info,parameters}', '{}');
     END IF;
