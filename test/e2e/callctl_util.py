@@ -426,10 +426,14 @@ def flow(cluster, name, graph, kind="inbound", callback_url=None):
 def extension_number(cluster, number):
     """extension_number makes an inbound number whose flow asks for an
     extension (4 keys) and rings it: a caller who keys an agent's
-    extension is connected to that agent.  After the agent, the call ends."""
+    extension is connected to that agent.  It sets the variable entry
+    first.  After the agent, the call ends."""
     inbound_trunk(cluster)
     graph = {"nodes": [
-        {"id": "start", "type": "start", "connections": {"next": "ext"}},
+        {"id": "start", "type": "start", "connections": {"next": "set"}},
+        {"id": "set", "type": "set_variable",
+         "properties": {"assignments": [{"variable": "entry", "value": "extension menu"}]},
+         "connections": {"next": "ext"}},
         {"id": "ext", "type": "transfer_extension",
          "properties": {"prompt": {"file": beep_prompt(cluster)}, "extension_length": 4, "timeout_s": 30},
          "connections": {"next": "bye", "failure": "bye", "max_errors": "bye"}},
