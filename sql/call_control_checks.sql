@@ -146,7 +146,7 @@ SELECT n, constraint_name, good, bad FROM results
 -- Every CHECK constraint of these tables has a case.
 SELECT conrelid::regclass AS table_name, conname FROM pg_constraint
  WHERE contype = 'c'
-   AND conrelid = ANY (ARRAY['cc.agent_logins', 'cc.number_regions', 'cc.originations', 'cc.conferences',
+   AND conrelid = ANY (ARRAY['cc.number_regions', 'cc.originations', 'cc.conferences',
                              'cc.conference_participants', 'cc.transfers', 'cc.supervisions', 'cc.self_services',
                              'cc.number_mappings']::regclass[])
    AND conname NOT IN (SELECT constraint_name FROM cases)

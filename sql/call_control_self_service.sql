@@ -14,7 +14,7 @@ SELECT regress.cc_decide(cc.self_service_start('00000000-0000-0000-0000-00000000
 SELECT state, regress.cc_label(flow_id) AS flow, regress.cc_label(flow_version_id) AS version, flow_node
   FROM cc.calls WHERE id = '00000000-0000-0000-0000-0000000000c1';
 SELECT leg, hold_state FROM regress.cc_legs('00000000-0000-0000-0000-0000000000c1');
-SELECT kind, regress.cc_label(leg_id) AS leg, due_at - now() AS due_in, regress.cc_show(data) AS data FROM cc.timers;
+SELECT kind, regress.cc_label(leg_id) AS leg, due_at - now() AS due_in, regress.cc_show(data) AS data FROM cc.timers WHERE kind LIKE 'call.%';
 SELECT state, regress.cc_label(agent_leg_id) AS agent_leg, regress.cc_show(saved_flow) AS saved_flow FROM cc.self_services;
 -- nothing else while it runs: the call is in the flow, not connected
 SELECT regress.cc_decide(cc.transfer('00000000-0000-0000-0000-0000000000c1', '{"queue": "support"}'));
@@ -29,7 +29,7 @@ SELECT regress.cc_show(cc.self_service_return('00000000-0000-0000-0000-000000000
 SELECT state, regress.cc_label(flow_id) AS flow, regress.cc_label(flow_version_id) AS version, flow_node
   FROM cc.calls WHERE id = '00000000-0000-0000-0000-0000000000c1';
 SELECT leg, hold_state FROM regress.cc_legs('00000000-0000-0000-0000-0000000000c1');
-SELECT count(*) AS timers FROM cc.timers;
+SELECT count(*) AS timers FROM cc.timers WHERE kind LIKE 'call.%';
 SELECT state, reason, collected, callback_request_id IS NOT NULL AS posted FROM cc.self_services;
 -- the digits are posted to the flow's callback URL (cc.http_request, purpose callback)
 SELECT hook, regress.cc_show(args) FROM regress.standin_calls WHERE hook = 'http_request';
@@ -99,7 +99,7 @@ SELECT regress.cc_fixture();
 SELECT regress.cc_decide(cc.self_service_start('00000000-0000-0000-0000-0000000000c1', 'id check')) IS NOT NULL AS started;
 SELECT regress.cc_route('00000000-0000-0000-0000-0000000000e1', '{"type": "ended", "side": "remote"}');
 SELECT state, reason FROM cc.self_services;
-SELECT count(*) AS timers FROM cc.timers;
+SELECT count(*) AS timers FROM cc.timers WHERE kind LIKE 'call.%';
 ROLLBACK;
 
 -- A flow without callback_url posts nothing; a flow unpublished since the

@@ -6,6 +6,11 @@
 SET timezone = 'UTC';
 SET datestyle = 'ISO, YMD';
 BEGIN;
+-- This file crafts agents' states with plain UPDATEs to show what the
+-- triggers record; applications go through cc.agent_set_state, and the
+-- queues' guard refuses direct UPDATEs unless lifted, as here, for the
+-- transaction.
+SELECT set_config('pg_callcenter.agent_state_writer', 'on', true) AS crafting_states;
 
 INSERT INTO cc.queues (id, name) VALUES ('00000000-0000-0000-0000-0000000000a1', 'sales'),
                                         ('00000000-0000-0000-0000-0000000000a2', 'support');

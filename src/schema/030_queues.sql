@@ -22,6 +22,11 @@ CREATE TABLE cc.queues (
     wrap_up_s            integer     NOT NULL DEFAULT 0,
     pickup_code          text        UNIQUE,
     capacity             integer     NOT NULL DEFAULT 1,
+    callback_key         text,
+    ring_step_s          integer     NOT NULL DEFAULT 10,
+    memory_days          integer     NOT NULL DEFAULT 3,
+    preferred_agents_url text,
+    preferred_agents_timeout_ms integer NOT NULL DEFAULT 3000,
     enabled              boolean     NOT NULL DEFAULT true,
     created_at           timestamptz NOT NULL DEFAULT now(),
     updated_at           timestamptz NOT NULL DEFAULT now(),
@@ -54,7 +59,19 @@ CREATE TABLE cc.queues (
     CONSTRAINT queues_pickup_code_star_and_1_to_4_digits
         CHECK (pickup_code ~ '^\*[0-9]{1,4}$'),
     CONSTRAINT queues_capacity_1_to_100
-        CHECK (capacity BETWEEN 1 AND 100)
+        CHECK (capacity BETWEEN 1 AND 100),
+    CONSTRAINT queues_callback_key_one_of_0_9_star_hash
+        CHECK (callback_key ~ '^[0-9*#]$'),
+    CONSTRAINT queues_callback_key_not_exit_key
+        CHECK (callback_key <> exit_key),
+    CONSTRAINT queues_ring_step_s_1_to_600
+        CHECK (ring_step_s BETWEEN 1 AND 600),
+    CONSTRAINT queues_memory_days_0_to_365
+        CHECK (memory_days BETWEEN 0 AND 365),
+    CONSTRAINT queues_preferred_agents_url_http_or_https
+        CHECK (preferred_agents_url ~ '^https?://[^[:space:]]+$'),
+    CONSTRAINT queues_preferred_agents_timeout_ms_100_to_30000
+        CHECK (preferred_agents_timeout_ms BETWEEN 100 AND 30000)
 );
 COMMENT ON TABLE cc.queues IS 'Queues (skill groups): waiting calls are offered to members by the ring strategy.';
 COMMENT ON COLUMN cc.queues.id IS 'Queue id.';
@@ -74,6 +91,11 @@ COMMENT ON COLUMN cc.queues.transfer_prompt_id IS 'Prompt played while the call 
 COMMENT ON COLUMN cc.queues.wrap_up_s IS 'After-call work in seconds for this queue''s calls (0 to 3600), unless the agent sets its own.';
 COMMENT ON COLUMN cc.queues.pickup_code IS 'Code a member dials to pick up a call ringing on another member: * and 1 to 4 digits. Unique.';
 COMMENT ON COLUMN cc.queues.capacity IS 'Calls of this queue a member handles at once (1 to 100).';
+COMMENT ON COLUMN cc.queues.callback_key IS 'Key (0-9, *, #) a waiting caller presses to be called back keeping their place (NULL: no callback).';
+COMMENT ON COLUMN cc.queues.ring_step_s IS 'ring_progressively: seconds before one more member is rung while the others keep ringing (1 to 600).';
+COMMENT ON COLUMN cc.queues.memory_days IS 'Memory routing: ring first the agent who last served this caller, then the agent who last called them out, within this many days (0 = off; 3).';
+COMMENT ON COLUMN cc.queues.preferred_agents_url IS 'Preferred-agents webhook: http(s) URL asked which agents (SeatEmails) or queue (SkillGroup) should take a caller (NULL: none).';
+COMMENT ON COLUMN cc.queues.preferred_agents_timeout_ms IS 'How long a caller waits for the preferred-agents webhook before the strategy decides (100 to 30000 ms).';
 COMMENT ON COLUMN cc.queues.enabled IS 'Disabled queues accept no new callers.';
 COMMENT ON COLUMN cc.queues.created_at IS 'When the queue was created.';
 COMMENT ON COLUMN cc.queues.updated_at IS 'When the queue last changed.';

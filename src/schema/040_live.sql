@@ -184,6 +184,8 @@ CREATE TABLE cc.queue_entries (
     next_rule_at       timestamptz,
     announced_at       timestamptz,
     announced_position integer,
+    preferred_agent_ids uuid[]     NOT NULL DEFAULT '{}',
+    not_before         timestamptz,
     CONSTRAINT queue_entries_priority_1_to_5
         CHECK (priority BETWEEN 1 AND 5),
     CONSTRAINT queue_entries_state_in_waiting_offered_answered_abandoned_etc
@@ -215,6 +217,8 @@ COMMENT ON COLUMN cc.queue_entries.left_at IS 'When the entry reached a final st
 COMMENT ON COLUMN cc.queue_entries.next_rule_at IS 'When the next routing rule applies (the rule''s timeout_s after entry).';
 COMMENT ON COLUMN cc.queue_entries.announced_at IS 'When the caller last heard its position.';
 COMMENT ON COLUMN cc.queue_entries.announced_position IS 'Position last announced (${WaitNo}: 1 = next).';
+COMMENT ON COLUMN cc.queue_entries.preferred_agent_ids IS 'Agents offered the call first, in order (memory routing, preferred-agents webhook), when they are available members.';
+COMMENT ON COLUMN cc.queue_entries.not_before IS 'The entry is not offered before this time (waiting for the preferred-agents webhook; NULL: now).';
 CREATE INDEX queue_entries_waiting ON cc.queue_entries (queue_id, priority, entered_at) WHERE state IN ('waiting', 'offered');
 CREATE UNIQUE INDEX queue_entries_one_live_per_call ON cc.queue_entries (call_id) WHERE state IN ('waiting', 'offered');
 

@@ -131,8 +131,9 @@ AS $$
 DECLARE
     call uuid;
 BEGIN
-    IF NEW.state IS NOT DISTINCT FROM OLD.state THEN
-        RETURN NULL;
+    IF NEW.state IS NOT DISTINCT FROM OLD.state
+       AND NOT (NEW.state = 'break' AND NEW.break_reason_id IS DISTINCT FROM OLD.break_reason_id) THEN
+        RETURN NULL;    -- a new break reason is a change too
     END IF;
     IF NEW.state IN ('ringing', 'talking', 'wrap_up') OR OLD.state IN ('ringing', 'talking', 'wrap_up') THEN
         -- the call that moved the agent: its most recent leg's
@@ -141,7 +142,10 @@ BEGIN
     END IF;
     INSERT INTO cc.agent_state_log (agent_id, from_state, to_state, reason, break_reason_id, call_id, at)
     VALUES (NEW.id, OLD.state, NEW.state, NEW.state_reason,
-            CASE WHEN NEW.state = 'break' THEN NEW.break_reason_id END, call, now());
+            CASE WHEN NEW.state = 'break' THEN NEW.break_reason_id END, call,
+            -- the time the agent row says it entered the state, when it says so
+            CASE WHEN NEW.state_entered_at IS DISTINCT FROM OLD.state_entered_at
+                 THEN NEW.state_entered_at ELSE now() END);
     PERFORM cc.event_append('agent.state_changed',
         jsonb_strip_nulls(jsonb_build_object('from', OLD.state, 'to', NEW.state, 'reason', NEW.state_reason,
             'break_reason_id', CASE WHEN NEW.state = 'break' THEN NEW.break_reason_id END,
@@ -152,7 +156,7 @@ END;
 $$;
 COMMENT ON FUNCTION cc.agents_events() IS
     'Trigger: when an agent''s state changes, a cc.agent_state_log row and an agent.state_changed event ({from, to, reason}), with the call that caused it for ringing, talking and wrap_up.';
-CREATE TRIGGER agents_events AFTER UPDATE OF state ON cc.agents
+CREATE TRIGGER agents_events AFTER UPDATE OF state, break_reason_id ON cc.agents
     FOR EACH ROW EXECUTE FUNCTION cc.agents_events();
 
 CREATE FUNCTION cc.commands_events() RETURNS trigger

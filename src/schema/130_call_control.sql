@@ -22,18 +22,6 @@
 
 -- who is who ------------------------------------------------------------------
 
-CREATE TABLE cc.agent_logins (
-    login      name        PRIMARY KEY,
-    agent_id   uuid        NOT NULL REFERENCES cc.agents (id) ON DELETE CASCADE,
-    created_at timestamptz NOT NULL DEFAULT now()
-);
-COMMENT ON TABLE cc.agent_logins IS
-    'Database roles that act as an agent: a session whose role (after SET ROLE) is login, member of cc_agent, controls the calls of agent_id only.';
-COMMENT ON COLUMN cc.agent_logins.login IS 'Database role name (the session''s role: session_user, or the role set by SET ROLE).';
-COMMENT ON COLUMN cc.agent_logins.agent_id IS 'Agent the role acts as.';
-COMMENT ON COLUMN cc.agent_logins.created_at IS 'When the mapping was made.';
-CREATE INDEX agent_logins_agent ON cc.agent_logins (agent_id);
-
 CREATE TABLE cc.number_regions (
     prefix     text        PRIMARY KEY,
     region     text        NOT NULL,

@@ -14,18 +14,6 @@
 -- application functions are SECURITY DEFINER (they write tables their
 -- callers may not), so current_user inside them is their owner; this is
 -- how they know who called.
-CREATE FUNCTION cc.session_role() RETURNS name
-LANGUAGE sql STABLE
-AS $$ SELECT coalesce(nullif(current_setting('role'), 'none'), session_user)::name $$;
-COMMENT ON FUNCTION cc.session_role() IS
-    'The role the session acts as: the role of SET ROLE, else session_user (what the call-control functions check).';
-
-CREATE FUNCTION cc.session_agent() RETURNS uuid
-LANGUAGE sql STABLE SECURITY DEFINER
-SET search_path = pg_catalog, cc
-AS $$ SELECT agent_id FROM cc.agent_logins WHERE login = cc.session_role() $$;
-COMMENT ON FUNCTION cc.session_agent() IS 'The agent the session''s role acts as (cc.agent_logins), or NULL.';
-
 CREATE FUNCTION cc.agent_label(agent uuid) RETURNS text
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, cc

@@ -299,4 +299,4 @@ COMMENT ON COLUMN cc.agent_calls.connected_at IS 'When the customer was first co
 GRANT SELECT ON cc.agent_calls TO cc_agent;
 
 -- cc_admin keeps the maps of logins and regions.
-GRANT INSERT, UPDATE, DELETE ON cc.agent_logins, cc.number_regions TO cc_admin;
+GRANT INSERT, UPDATE, DELETE ON cc.number_regions TO cc_admin;
