@@ -107,9 +107,10 @@ def drop_registrations(db):
            "(SELECT id FROM cc.agents WHERE extension = ANY (%s))", [e for e, _ in AGENTS])
 
 
-def place_call(db, say):
-    """place_call runs the demo call; returns a dict of what happened."""
-    res = {"call": None, "agent": None, "customer_hears_agent": None, "agent_hears_customer": None}
+def place_call(db, say, res):
+    """place_call runs the demo call, noting in res what happened (call,
+    agent, customer_hears_agent, agent_hears_customer) as it goes."""
+    res.update({"call": None, "agent": None, "customer_hears_agent": None, "agent_hears_customer": None})
     phones, customer = {}, None
     try:
         # Phones left registered by an earlier demo point at sipps long gone.
@@ -157,7 +158,6 @@ def place_call(db, say):
         for p in list(phones.values()) + ([customer] if customer else []):
             p.close()
         drop_registrations(db)
-    return res
 
 
 def show(db, call, say):
@@ -172,7 +172,11 @@ def show(db, call, say):
     have = {r[0] for r in db.sql("SELECT attname FROM pg_attribute WHERE attrelid = 'cc.cdrs'::regclass "
                                  "AND attnum > 0 AND NOT attisdropped")}
     cols = [c for c in cols if c in have]
-    row = db.sql("SELECT %s FROM cc.cdrs WHERE call_id = %%s" % ", ".join(cols), call)[0]
+    rows_cdr = db.sql("SELECT %s FROM cc.cdrs WHERE call_id = %%s" % ", ".join("%s::text" % c for c in cols), call)
+    if not rows_cdr:
+        say("\n(no CDR for call %s)" % call)
+        return rows, None
+    row = rows_cdr[0]
     say("\n==== its CDR: SELECT %s FROM cc.cdrs WHERE call_id = '%s'\n" % (", ".join(cols), call))
     say(expanded(row, cols))
     return rows, dict(zip(cols, row))
@@ -203,8 +207,12 @@ def main():
         seed(db)
         say("demo loaded (scripts/demo_seed.sql): number %s, flow \"Demo menu\", queues \"Demo sales\" and "
             "\"Demo support\", agents %s" % (NUMBER, ", ".join("%s %s" % a for a in AGENTS)))
-        res = place_call(db, say)
-        show(db, res["call"], say)
+        res = {"call": None}
+        try:
+            place_call(db, say, res)
+        finally:
+            if res["call"] is not None:
+                show(db, res["call"], say)
     finally:
         db.close()
     ok = res["agent"] is not None and res["customer_hears_agent"] and res["agent_hears_customer"]
