@@ -27,6 +27,7 @@ test/media_util.py and test/e2e/callctl_util.py beside this file's parent
 import argparse
 import os
 import sys
+import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -196,7 +197,6 @@ def main():
         os.makedirs(opts.workdir, exist_ok=True)
         harness.WORK_ROOT = opts.workdir
     else:
-        import tempfile
         harness.WORK_ROOT = tempfile.mkdtemp(prefix="pg_callcenter-demo.")
 
     def say(s):

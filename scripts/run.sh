@@ -143,6 +143,7 @@ say "the demo contact center and a demo call"
 DEMO_DIR=$DIR/demo
 install -d -o "$DEMO_USER" -g "$(id -gn "$DEMO_USER")" -m 750 "$DEMO_DIR"
 rsync -a --delete --exclude tmp_check --exclude __pycache__ scripts test "$DEMO_DIR"/
+rm -rf "$DEMO_DIR/work"     # the last run's sipp logs
 chown -R "$DEMO_USER": "$DEMO_DIR"
 DEMO_OK=1
 if ! (cd "$DEMO_DIR" && as_demo /usr/bin/python3 -u scripts/demo.py --host "$DIR" --port "$PORT" --dbname "$DB" \
