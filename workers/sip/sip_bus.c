@@ -436,6 +436,7 @@ void
 sip_bus_claim_and_run(void)
 {
 	bool		more = true;
+	bool		call_commands = false;
 
 	if (!sip_bus_notified)
 		return;
@@ -453,7 +454,7 @@ sip_bus_claim_and_run(void)
 			/* nothing was claimed; the next rescan tries again */
 			MemoryContextReset(claim_context);
 			claimed = NIL;
-			return;
+			break;
 		}
 		foreach(lc, claimed)
 		{
@@ -481,6 +482,7 @@ sip_bus_claim_and_run(void)
 				else
 					ok = sip_calls_run_command(cmd->actions, cmd->n_actions, &error);
 				sip_stack_finish_command(cmd->id, ok, error);
+				call_commands = true;
 				continue;
 			}
 
@@ -490,6 +492,9 @@ sip_bus_claim_and_run(void)
 		MemoryContextReset(claim_context);
 		claimed = NIL;
 	}
+	/* the legs' new actions start now, not a loop turn later */
+	if (call_commands)
+		sip_calls_run_ready();
 }
 
 /*
