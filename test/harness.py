@@ -75,7 +75,14 @@ def free_port(lo=20000, hi=30000):
     raise RuntimeError("no free port in %d-%d" % (lo, hi))
 
 
-def free_port_range(count, lo=30000, hi=32000):
+def release_ports(ports):
+    """release_ports lets free_port and free_port_range hand ports out again
+    (a cluster's, once it is stopped): a run of many clusters would otherwise
+    use up the 30000-32700 range of RTP ports."""
+    _taken.difference_update(ports)
+
+
+def free_port_range(count, lo=30000, hi=32700):
     """free_port_range returns (first, last) of count free ports, first even."""
     for _ in range(200):
         first = random.randrange(lo, hi - count) & ~1
@@ -251,6 +258,7 @@ class Cluster:
     def cleanup(self, keep):
         """cleanup stops the server; it removes its files unless keep."""
         self.stop()
+        release_ports(range(self.rtp_min, self.rtp_max + 2))
         shutil.rmtree(self.sockdir, ignore_errors=True)
         if not keep:
             shutil.rmtree(self.basedir, ignore_errors=True)
