@@ -582,6 +582,18 @@ sip_calls_process(void)
 	sip_legs_foreach_live(run_if_ready);
 }
 
+/*
+ * sip_calls_run_ready starts the actions that this turn's timers and
+ * commands handed to legs (a queue's dial, a wrap-up's end), so they do not
+ * wait for the next turn, which may first sleep SIP_STEP_MS in
+ * su_root_step.  Their events are reported by the next sip_calls_process.
+ */
+void
+sip_calls_run_ready(void)
+{
+	sip_legs_foreach_live(run_if_ready);
+}
+
 /* hangup_at_shutdown is sip_calls_shutdown's work on one leg. */
 static void
 hangup_at_shutdown(SipLeg *leg)
