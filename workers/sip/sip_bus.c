@@ -117,7 +117,12 @@ fire_timers(void *arg)
 	if (SPI_execute("SELECT cc.timers_fire()", false, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "cc.timers_fire failed");
 	due = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-	timers_set_deadline(isnull ? -1 : DatumGetInt64(due));
+	/*
+	 * "due now" right after firing means timers another transaction holds
+	 * (skipped) or more than a batch: again in 5 ms, not in a tight loop
+	 * (the loop sleeps no longer than the deadline, sip_bus_step_ms)
+	 */
+	timers_set_deadline(isnull ? -1 : Max(DatumGetInt64(due), 5));
 }
 
 /*
@@ -134,6 +139,26 @@ sip_bus_fire_timers(void)
 	if (!cc_worker_transaction("cc sip: fire timers", fire_timers, NULL))
 		timers_set_deadline(1000);
 	sip_bus_notified = true;
+}
+
+/*
+ * sip_bus_step_ms is how long the loop may sleep in su_root_step: at most
+ * max_ms, less when the earliest timer is due sooner (0 when it is due), so
+ * a timer due in 10 ms (a dispatch retry) is not fired up to max_ms late.
+ */
+int
+sip_bus_step_ms(int max_ms)
+{
+	struct timespec now;
+	int64		ms;
+
+	if (!timers_armed)
+		return max_ms;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (int64) (timers_due.tv_sec - now.tv_sec) * 1000 + (timers_due.tv_nsec - now.tv_nsec + 999999L) / 1000000L;
+	if (ms <= 0)
+		return 0;
+	return (int) Min(ms, (int64) max_ms);
 }
 
 /*
@@ -436,7 +461,6 @@ void
 sip_bus_claim_and_run(void)
 {
 	bool		more = true;
-	bool		call_commands = false;
 
 	if (!sip_bus_notified)
 		return;
@@ -454,7 +478,7 @@ sip_bus_claim_and_run(void)
 			/* nothing was claimed; the next rescan tries again */
 			MemoryContextReset(claim_context);
 			claimed = NIL;
-			break;
+			return;
 		}
 		foreach(lc, claimed)
 		{
@@ -482,7 +506,6 @@ sip_bus_claim_and_run(void)
 				else
 					ok = sip_calls_run_command(cmd->actions, cmd->n_actions, &error);
 				sip_stack_finish_command(cmd->id, ok, error);
-				call_commands = true;
 				continue;
 			}
 
@@ -492,9 +515,6 @@ sip_bus_claim_and_run(void)
 		MemoryContextReset(claim_context);
 		claimed = NIL;
 	}
-	/* the legs' new actions start now, not a loop turn later */
-	if (call_commands)
-		sip_calls_run_ready();
 }
 
 /*

@@ -17,6 +17,7 @@ extern void sip_bus_disconnect(void);
 extern void sip_bus_recover(void);
 extern void sip_bus_claim_and_run(void);
 extern void sip_bus_fire_timers(void);
+extern int	sip_bus_step_ms(int max_ms);
 extern void sip_bus_record_results(void);
 
 #endif

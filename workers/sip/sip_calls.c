@@ -559,18 +559,6 @@ run_if_ready(SipLeg *leg)
 }
 
 /*
- * sip_calls_run_ready starts, at once, the actions that commands just gave
- * to legs, rather than at the next loop turn (which may be a whole
- * SIP_STEP_MS away when the sockets are quiet): a cc.hangup() then puts its
- * BYE on the wire within the turn that claimed it.
- */
-void
-sip_calls_run_ready(void)
-{
-	sip_legs_foreach_live(run_if_ready);
-}
-
-/*
  * sip_calls_process, once per loop turn: answers re-offers, looks at the
  * forks of outbound legs, reports the queued events in one transaction,
  * frees legs that ended, and resumes the actions of every leg that is not
@@ -591,6 +579,19 @@ sip_calls_process(void)
 	}
 	sip_legs_foreach_live(run_if_ready);
 	sip_legs_report();
+	sip_legs_foreach_live(run_if_ready);
+}
+
+/*
+ * sip_calls_run_ready starts the actions that this turn's timers and
+ * commands handed to legs (a queue's dial, a wrap-up's end), so they do not
+ * wait for the next turn, which may first sleep SIP_STEP_MS in
+ * su_root_step (a cc.hangup()'s BYE leaves in the turn that claimed it).
+ * Their events are reported by the next sip_calls_process.
+ */
+void
+sip_calls_run_ready(void)
+{
 	sip_legs_foreach_live(run_if_ready);
 }
 

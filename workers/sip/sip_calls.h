@@ -22,8 +22,8 @@ extern void sip_calls_callback(nua_event_t event, int status, char const *phrase
 							   nua_t *nua, nua_handle_t *nh, SipLeg *leg,
 							   sip_t const *sip, tagi_t tags[]);
 extern bool sip_calls_run_command(SipAction *actions, int n, char **error);
-extern void sip_calls_run_ready(void);
 extern void sip_calls_process(void);
+extern void sip_calls_run_ready(void);
 extern void sip_calls_shutdown(void);
 
 #endif

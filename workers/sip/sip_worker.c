@@ -168,7 +168,7 @@ cc_sip_main(Datum main_arg)
 	while (!cc_shutdown_requested)
 	{
 		MemoryContextReset(turn_context);
-		su_root_step(sip_root, SIP_STEP_MS);
+		su_root_step(sip_root, sip_bus_step_ms(SIP_STEP_MS));
 
 		/*
 		 * Gather what else is waiting in the sockets before the database
@@ -206,6 +206,8 @@ cc_sip_main(Datum main_arg)
 		sip_bus_maintain();
 		sip_bus_fire_timers();
 		sip_bus_claim_and_run();
+		/* actions the timers and commands gave: now, not after the next sleep */
+		sip_calls_run_ready();
 		sip_trunks_process();
 
 		if (time(NULL) >= next_housekeeping)
