@@ -12,8 +12,14 @@ events of one call are reported one after another, as cc sip does (one
 process, the events of a call in order: the SIP domain stamps leg times
 with now(), so two overlapping transactions reporting the same leg could
 stamp an answer before its ringing); everything else (agents' own state
-changes, dispatchers, timers, callers entering queues, events of different
-calls) runs at once.  A
+changes, dispatchers) runs at once.  What cc sip
+does (callers arriving, leg events, pickups, timers) is serialized among
+itself by an advisory lock held to COMMIT, because cc sip is one process
+that runs one transaction at a time; it still interleaves freely with the
+applications' transactions (agents' states, dispatch), which is where
+production has concurrency.  (Run concurrently, two leg events of
+different calls can deadlock on an agent row, a race production cannot
+have.)  A
 further connection checks the invariants while the round runs and again
 when it is over.  The driver plays cc sip: it reports the leg events a
 phone would cause (ringing, answered, failed, ended), carries out the
@@ -49,6 +55,7 @@ import traceback
 import psycopg2
 
 SESSIONS = 4
+CC_SIP_LOCK = 7301   # the advisory lock that stands for the one cc sip process
 
 INVARIANTS = r"""
 WITH agent_load AS (
@@ -202,6 +209,7 @@ class Stress:
         if rng.random() < 0.2 and self.callers > 10:
             caller = "+1555%07d" % rng.randrange(1, self.callers)
         queue = rng.choice(["first", "all", "turns", "steps"])
+        self.as_cc_sip(cur)
         cur.execute("""
             WITH c AS (INSERT INTO cc.calls (direction, state, caller, callee, number)
                        VALUES ('inbound', 'ivr', %s, '+862120001000', '+862120001000') RETURNING id),
@@ -228,7 +236,14 @@ class Stress:
         self.local.held.append(lk)
         return leg
 
+    @staticmethod
+    def as_cc_sip(cur):
+        """as_cc_sip makes this transaction one of cc sip's: they run one
+        at a time, as in the single cc sip process."""
+        cur.execute("SELECT pg_advisory_xact_lock(%s)", (CC_SIP_LOCK,))
+
     def leg_event(self, cur, leg, event):
+        self.as_cc_sip(cur)
         cur.execute("SELECT cc.call_event(%s, %s::jsonb)", (leg, event))
 
     def pick_open_offer(self, cur, rng):
@@ -333,6 +348,7 @@ class Stress:
 
     def op_timer(self, cur, rng):
         # one timer per transaction, as a cc sip that commits per timer
+        self.as_cc_sip(cur)
         cur.execute("""UPDATE cc.timers SET due_at = clock_timestamp() - interval '1 ms'
                         WHERE id = (SELECT id FROM cc.timers ORDER BY random() LIMIT 1)""")
         cur.execute("SELECT cc.timers_fire(1)")
@@ -361,6 +377,7 @@ class Stress:
             return "pickup_none"
         agent, code = row
         # what cc.call_arrived hands to the hook for an authenticated agent
+        self.as_cc_sip(cur)
         cur.execute("""SELECT cc.queue_pickup(jsonb_build_object('method', 'INVITE', 'request_uri', 'sip:' || %s || '@192.0.2.1',
                                    'agent_id', %s::text, 'call_id', 'pickup-' || gen_random_uuid(),
                                    'from', jsonb_build_object('user', 'agent', 'uri', 'sip:agent@192.0.2.10')))""",
