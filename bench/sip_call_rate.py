@@ -11,7 +11,7 @@ test/sipp/call_answered_remote_bye.xml: INVITE, 200 with SDP, ACK, our
 BYE after 1 s, 200).  Measures: sipp's successful and failed calls, the
 calls per second achieved, the rows of cc.calls not ended a while after
 the last call, and the CPU time of the cc sip process (utime + stime from
-/proc/PID/stat) over the run, as a percentage of one core.
+/proc/PID/stat) over the run, as a percentage of one core and per call.
 
     /usr/bin/python3 bench/sip_call_rate.py [--rate 200] [--seconds 60] [--fsync on|off] [--out FILE]
 
@@ -131,6 +131,7 @@ def main():
             "peak_calls_in_progress": peak_live, "calls_in_progress_each_second": live_by_second,
             "call_rows": rows, "ended_rows": ended, "end_causes": causes,
             "cc_sip_cpu_s": round(cpu, 1), "cc_sip_cpu_pct_of_one_core": round(100 * cpu / elapsed, 1),
+            "cc_sip_cpu_ms_per_call": round(1000 * cpu / total, 2),
             "fsync": opts.fsync, "machine": info, "met": met,
         }
         print(json.dumps(result, indent=2))
@@ -141,7 +142,8 @@ def main():
                 f.write("- sipp: %s successful, %s failed (exit %d), %.1f s\n" % (success, failed, code, elapsed))
                 f.write("- call rows: %d, ended: %d, causes: %s; at most %d calls in progress\n"
                         % (rows, ended, causes, peak_live))
-                f.write("- cc sip CPU: %.1f s = %.1f %% of one core\n" % (cpu, 100 * cpu / elapsed))
+                f.write("- cc sip CPU: %.1f s = %.1f %% of one core, %.2f ms per call\n"
+                        % (cpu, 100 * cpu / elapsed, 1000 * cpu / total))
                 f.write("- target >= 200 calls/s, none failed, every row ended: %s\n" % ("met" if met else "NOT met"))
         ok = True
         return 0 if met else 1

@@ -132,11 +132,16 @@ END;
 $$;
 COMMENT ON FUNCTION cc.sip_auth_failed(inet) IS 'Counts a failed authentication from address and blocks it at the limit.';
 
+-- PL/pgSQL, not SQL: it runs for every INVITE, and PL/pgSQL keeps its plan
+-- for the session where a SQL function with a subquery is planned again at
+-- every call.
 CREATE FUNCTION cc.sip_address_blocked(address inet) RETURNS boolean
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 AS $$
-    SELECT EXISTS (SELECT 1 FROM cc.sip_auth_failures AS f
+BEGIN
+    RETURN EXISTS (SELECT 1 FROM cc.sip_auth_failures AS f
                     WHERE f.address = sip_address_blocked.address AND f.blocked_until > now());
+END;
 $$;
 COMMENT ON FUNCTION cc.sip_address_blocked(inet) IS 'Whether requests from address are refused for now.';
 

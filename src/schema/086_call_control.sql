@@ -34,15 +34,18 @@ CREATE INDEX calls_trunk_live ON cc.calls (trunk_id) WHERE state <> 'ended';
 CREATE INDEX offers_leg_open ON cc.offers (leg_id) WHERE outcome = 'offered';
 
 -- cc.caller_blacklisted says whether a caller number is on the blacklist now
--- (with or without its leading +).
+-- (with or without its leading +).  PL/pgSQL (plan kept for the session):
+-- it runs for every INVITE.
 CREATE FUNCTION cc.caller_blacklisted(caller text) RETURNS boolean
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, cc
 AS $$
-    SELECT caller IS NOT NULL AND EXISTS (
+BEGIN
+    RETURN caller IS NOT NULL AND EXISTS (
         SELECT 1 FROM cc.blacklisted_numbers AS b
          WHERE b.number IN (caller, ltrim(caller, '+'), '+' || ltrim(caller, '+'))
            AND (b.expires_at IS NULL OR b.expires_at > now()));
+END;
 $$;
 COMMENT ON FUNCTION cc.caller_blacklisted(text) IS
     'Whether a caller number (with or without its leading +) is on cc.blacklisted_numbers and the entry has not expired.';
@@ -232,16 +235,20 @@ $$;
 COMMENT ON FUNCTION cc.leg_apply_event(uuid, jsonb) IS
     'Records what an event says of a leg (state, times, SIP code, cause, codec, hold state, media session, and the SIP facts of its "sip" object: call_id, from, to, contact, remote_ip, remote_port, transport) and appends it as a leg.<type> event.';
 
+-- PL/pgSQL, not SQL: a SQL function with a subquery is planned again at
+-- every call, and this one runs whenever a call ends.
 CREATE FUNCTION cc.actions_append(actions jsonb, more jsonb) RETURNS jsonb
-LANGUAGE sql IMMUTABLE
+LANGUAGE plpgsql IMMUTABLE
 AS $$
-    SELECT coalesce(actions, '[]') || coalesce(
+BEGIN
+    RETURN coalesce(actions, '[]') || coalesce(
         (SELECT jsonb_agg(m ORDER BY n)
            FROM jsonb_array_elements(more) WITH ORDINALITY AS t(m, n)
           WHERE NOT (m->>'type' = 'hangup' AND EXISTS (
                          SELECT 1 FROM jsonb_array_elements(coalesce(actions, '[]')) AS a
                           WHERE a->>'type' = 'hangup' AND a->>'leg' = m->>'leg'))),
         '[]');
+END;
 $$;
 COMMENT ON FUNCTION cc.actions_append(jsonb, jsonb) IS
     'Appends the actions more to actions, leaving out hangups of legs that actions already hangs up.';

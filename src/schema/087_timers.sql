@@ -59,18 +59,23 @@ $$;
 COMMENT ON FUNCTION cc.timer_set(text, timestamptz, uuid, uuid, uuid, jsonb) IS
     'Sets a timer of kind domain.name due at due_at for a call, leg and/or agent; returns its id. cc sip fires it (cc.timers_fire).';
 
+-- PL/pgSQL, not SQL: it runs several times for every call that ends (the
+-- queue cancels its timers), and a SQL function is planned again each time.
 CREATE FUNCTION cc.timers_cancel(kind text, call uuid DEFAULT NULL, agent uuid DEFAULT NULL)
 RETURNS integer
-LANGUAGE sql
+LANGUAGE plpgsql
 SET search_path = pg_catalog, cc
 AS $$
-    WITH gone AS (
-        DELETE FROM cc.timers AS t
-         WHERE t.kind = timers_cancel.kind
-           AND (timers_cancel.call IS NULL OR t.call_id = timers_cancel.call)
-           AND (timers_cancel.agent IS NULL OR t.agent_id = timers_cancel.agent)
-        RETURNING 1)
-    SELECT count(*)::integer FROM gone;
+DECLARE
+    n integer;
+BEGIN
+    DELETE FROM cc.timers AS t
+     WHERE t.kind = timers_cancel.kind
+       AND (timers_cancel.call IS NULL OR t.call_id = timers_cancel.call)
+       AND (timers_cancel.agent IS NULL OR t.agent_id = timers_cancel.agent);
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END;
 $$;
 COMMENT ON FUNCTION cc.timers_cancel(text, uuid, uuid) IS
     'Cancels the timers of a kind (for one call and/or agent when given); returns how many.';

@@ -29,31 +29,42 @@
 -- hooks outside cc.call_event (timers, HTTP answers, resumes) have no
 -- default leg.
 
+-- The three helpers below run at every step of every call: they are
+-- PL/pgSQL, which keeps their plans for the session, where SQL functions
+-- (with a SET clause or a FROM, so never inlined) are planned at each call.
 CREATE FUNCTION cc.flow_customer_leg(call uuid) RETURNS uuid
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, cc
 AS $$
-    SELECT l.id FROM cc.legs AS l WHERE l.call_id = call AND l.kind = 'customer' ORDER BY l.created_at LIMIT 1;
+BEGIN
+    RETURN (SELECT l.id FROM cc.legs AS l WHERE l.call_id = call AND l.kind = 'customer'
+             ORDER BY l.created_at LIMIT 1);
+END;
 $$;
 COMMENT ON FUNCTION cc.flow_customer_leg(uuid) IS 'The customer leg of a call (the first one).';
 
 CREATE FUNCTION cc.flow_with_leg(call uuid, actions jsonb) RETURNS jsonb
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, cc
 AS $$
-    SELECT coalesce(jsonb_agg(CASE WHEN a ? 'leg' THEN a ELSE a || jsonb_build_object('leg', l.id) END ORDER BY i), '[]')
-      FROM jsonb_array_elements(coalesce(actions, '[]')) WITH ORDINALITY AS x (a, i),
-           (SELECT cc.flow_customer_leg(call) AS id) AS l;
+BEGIN
+    RETURN (SELECT coalesce(jsonb_agg(CASE WHEN a ? 'leg' THEN a ELSE a || jsonb_build_object('leg', l.id) END
+                                      ORDER BY i), '[]')
+              FROM jsonb_array_elements(coalesce(actions, '[]')) WITH ORDINALITY AS x (a, i),
+                   (SELECT cc.flow_customer_leg(call) AS id) AS l);
+END;
 $$;
 COMMENT ON FUNCTION cc.flow_with_leg(uuid, jsonb) IS 'The actions, each naming its leg: the customer leg where none is named.';
 
 CREATE FUNCTION cc.flow_graph_node(version_id uuid, node_id text) RETURNS jsonb
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, cc
 AS $$
-    SELECT n FROM cc.flow_versions AS v, jsonb_array_elements(v.graph->'nodes') AS n
-     WHERE v.id = version_id AND n->>'id' = node_id
-     LIMIT 1;
+BEGIN
+    RETURN (SELECT n FROM cc.flow_versions AS v, jsonb_array_elements(v.graph->'nodes') AS n
+             WHERE v.id = version_id AND n->>'id' = node_id
+             LIMIT 1);
+END;
 $$;
 COMMENT ON FUNCTION cc.flow_graph_node(uuid, text) IS 'A node of a flow version''s graph by id (NULL if it has none).';
 

@@ -21,20 +21,25 @@
 -- table of how each is decided).
 
 -- cc.ms_of is the length of a multirange in whole milliseconds.
+-- It and cc.ms_trunc are PL/pgSQL: cc.cdr_build calls them in a
+-- subtransaction, where a SQL function that is not inlined is planned at
+-- every call; PL/pgSQL keeps its plans for the session.
 CREATE FUNCTION cc.ms_of(ranges tstzmultirange) RETURNS bigint
-LANGUAGE sql IMMUTABLE
+LANGUAGE plpgsql IMMUTABLE
 AS $$
-    SELECT coalesce(sum(round(extract(epoch FROM upper(r) - lower(r)) * 1000)), 0)::bigint
-      FROM unnest(ranges) AS r
-     WHERE NOT lower_inf(r) AND NOT upper_inf(r);
+BEGIN
+    RETURN (SELECT coalesce(sum(round(extract(epoch FROM upper(r) - lower(r)) * 1000)), 0)::bigint
+              FROM unnest(ranges) AS r
+             WHERE NOT lower_inf(r) AND NOT upper_inf(r));
+END;
 $$;
 COMMENT ON FUNCTION cc.ms_of(tstzmultirange) IS 'Total length of the ranges of a multirange, in milliseconds.';
 
 -- cc.ms_trunc rounds a time down to the millisecond, so durations computed
 -- from rounded times add up exactly.
 CREATE FUNCTION cc.ms_trunc(t timestamptz) RETURNS timestamptz
-LANGUAGE sql IMMUTABLE
-AS $$ SELECT date_trunc('milliseconds', t) $$;
+LANGUAGE plpgsql IMMUTABLE
+AS $$ BEGIN RETURN date_trunc('milliseconds', t); END; $$;
 COMMENT ON FUNCTION cc.ms_trunc(timestamptz) IS 'The time rounded down to the millisecond (CDR times are kept at that precision).';
 
 -- cc.time_clamp keeps a time within [lo, hi]; NULL stays NULL (greatest
@@ -284,14 +289,18 @@ BEGIN
     rest_mr := whole - queue_mr - ring_mr - talk_mr;
 
     -- holds: from each leg's leg.hold to its leg.resume, within the talk
-    SELECT coalesce(range_agg(tstzrange(h.at, h.until)), '{}') INTO hold_mr
-      FROM (SELECT cc.ms_trunc(e.at) AS at,
-                   coalesce(cc.ms_trunc(lead(e.at) OVER w), te_at, e_at) AS until, e.type
-              FROM cc.events AS e
-             WHERE e.call_id = call AND e.type IN ('leg.hold', 'leg.resume')
-            WINDOW w AS (PARTITION BY e.leg_id ORDER BY e.seq)) AS h
-     WHERE h.type = 'leg.hold' AND h.until > h.at;
-    hold_mr := hold_mr * talk_mr;
+    -- (a call without talk has none: the events are not read, since a
+    -- query over every partition of cc.events is costly per call)
+    IF NOT isempty(talk_mr) THEN
+        SELECT coalesce(range_agg(tstzrange(h.at, h.until)), '{}') INTO hold_mr
+          FROM (SELECT cc.ms_trunc(e.at) AS at,
+                       coalesce(cc.ms_trunc(lead(e.at) OVER w), te_at, e_at) AS until, e.type
+                  FROM cc.events AS e
+                 WHERE e.call_id = call AND e.type IN ('leg.hold', 'leg.resume')
+                WINDOW w AS (PARTITION BY e.leg_id ORDER BY e.seq)) AS h
+         WHERE h.type = 'leg.hold' AND h.until > h.at;
+        hold_mr := hold_mr * talk_mr;
+    END IF;
 
     -- who talked
     SELECT coalesce(array_agg(x.agent_id ORDER BY x.first_at), '{}') INTO d.agent_ids
@@ -424,17 +433,21 @@ $$;
 COMMENT ON FUNCTION cc.cdr_build_minimal(uuid) IS
     'The CDR of a call from its row alone (access status system_error), written when cc.cdr_build fails so that no call is without a record.';
 
+-- PL/pgSQL (plan kept for the session; a SQL function with SET is planned
+-- at every call): it runs for every call that ends.
 CREATE FUNCTION cc.cdr_json(cdr uuid) RETURNS jsonb
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, cc
 AS $$
-    SELECT to_jsonb(d)
-           || jsonb_build_object(
-                  'start_timestamp', extract(epoch FROM d.started_at)::bigint,
-                  'injected_custom_data', d.custom_data,
-                  'legs', coalesce((SELECT jsonb_agg(to_jsonb(l) - 'cdr_id' ORDER BY l.created_at)
-                                      FROM cc.cdr_legs AS l WHERE l.cdr_id = d.id), '[]'))
-      FROM cc.cdrs AS d WHERE d.id = cdr;
+BEGIN
+    RETURN (SELECT to_jsonb(d)
+                   || jsonb_build_object(
+                          'start_timestamp', extract(epoch FROM d.started_at)::bigint,
+                          'injected_custom_data', d.custom_data,
+                          'legs', coalesce((SELECT jsonb_agg(to_jsonb(l) - 'cdr_id' ORDER BY l.created_at)
+                                              FROM cc.cdr_legs AS l WHERE l.cdr_id = d.id), '[]'))
+              FROM cc.cdrs AS d WHERE d.id = cdr);
+END;
 $$;
 COMMENT ON FUNCTION cc.cdr_json(uuid) IS
     'A CDR with its legs as one JSON object (what the cdr.created event and webhook carry): every column, start_timestamp (Unix seconds, as the reference), injected_custom_data (IBM''s name) and legs.';
