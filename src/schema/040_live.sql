@@ -221,6 +221,9 @@ COMMENT ON COLUMN cc.queue_entries.preferred_agent_ids IS 'Agents offered the ca
 COMMENT ON COLUMN cc.queue_entries.not_before IS 'The entry is not offered before this time (waiting for the preferred-agents webhook; NULL: now).';
 CREATE INDEX queue_entries_waiting ON cc.queue_entries (queue_id, priority, entered_at) WHERE state IN ('waiting', 'offered');
 CREATE UNIQUE INDEX queue_entries_one_live_per_call ON cc.queue_entries (call_id) WHERE state IN ('waiting', 'offered');
+-- A call's entries and offers, ended ones too: the CDR reads them, and
+-- deleting a call (retention) cascades to them.
+CREATE INDEX queue_entries_call ON cc.queue_entries (call_id);
 
 CREATE TABLE cc.offers (
     id             uuid        PRIMARY KEY DEFAULT gen_random_uuid(),
@@ -257,6 +260,7 @@ CREATE UNIQUE INDEX offers_one_open_per_agent ON cc.offers (agent_id) WHERE outc
 CREATE UNIQUE INDEX offers_one_open_per_phone ON cc.offers (phone_id) WHERE outcome = 'offered';
 CREATE INDEX offers_queue_entry ON cc.offers (queue_entry_id);
 CREATE INDEX offers_agent_at ON cc.offers (agent_id, offered_at);
+CREATE INDEX offers_call ON cc.offers (call_id);
 
 CREATE TABLE cc.registrations (
     id            uuid        PRIMARY KEY DEFAULT gen_random_uuid(),

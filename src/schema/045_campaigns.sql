@@ -109,3 +109,5 @@ COMMENT ON COLUMN cc.campaign_contacts.last_call_id IS 'Last call placed to the 
 COMMENT ON COLUMN cc.campaign_contacts.last_result IS 'Outbound access status of the last attempt (no_answer, busy, ...).';
 COMMENT ON COLUMN cc.campaign_contacts.amd_result IS 'Answering-machine detection of the last answer: human, machine, not_sure.';
 CREATE INDEX campaign_contacts_due ON cc.campaign_contacts (campaign_id, next_attempt_at) WHERE state = 'pending';
+-- the CDR of a call finds its campaign through the contact it called
+CREATE INDEX campaign_contacts_last_call ON cc.campaign_contacts (last_call_id) WHERE last_call_id IS NOT NULL;

@@ -297,6 +297,7 @@ BEGIN
                        coalesce(cc.ms_trunc(lead(e.at) OVER w), te_at, e_at) AS until, e.type
                   FROM cc.events AS e
                  WHERE e.call_id = call AND e.type IN ('leg.hold', 'leg.resume')
+                   AND e.at >= c.created_at - interval '1 hour'   -- prunes the older daily partitions
                 WINDOW w AS (PARTITION BY e.leg_id ORDER BY e.seq)) AS h
          WHERE h.type = 'leg.hold' AND h.until > h.at;
         hold_mr := hold_mr * talk_mr;
@@ -330,7 +331,8 @@ BEGIN
     d.survey_triggered := survey IS NOT NULL
         OR jsonb_path_exists(c.choices, '$[*] ? (@.kind == "survey")')
         OR EXISTS (SELECT 1 FROM cc.events AS e
-                    WHERE e.call_id = call AND e.type = 'flow.node_entered' AND e.data->>'type' = 'survey');
+                    WHERE e.call_id = call AND e.type = 'flow.node_entered' AND e.data->>'type' = 'survey'
+                      AND e.at >= c.created_at - interval '1 hour');
     IF survey IS NOT NULL THEN
         d.satisfaction_key := survey->>'key';
         d.satisfaction_label := survey->>'label';
