@@ -482,7 +482,6 @@ run_tick(int64 scheduled_us)
 		media_rtp_send(s);
 		media_rtp_check_timeout(s);
 	}
-	wake_sip();
 	/*
 	 * every packet of the tick leaves together, at the tick's send point:
 	 * neither a session's place in the work above nor the work's length
@@ -491,6 +490,8 @@ run_tick(int64 scheduled_us)
 	slept = sleep_until_us(scheduled_us + MEDIA_SEND_OFFSET_US);
 	for (i = 0; i < open_count; i++)
 		media_rtp_flush(media_sessions[open_list[i]]);
+	/* after the sends: a play_done reaches cc sip once the prompt's last packet has left */
+	wake_sip();
 	return slept;
 }
 
