@@ -37,6 +37,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "test"))
 import harness  # noqa: E402
 import media_util as mu  # noqa: E402
+from sip_options_latency import cpu_seconds  # noqa: E402
 
 SCENARIO = '''<?xml version="1.0" encoding="ISO-8859-1" ?>
 <scenario name="bench caller">
@@ -109,13 +110,6 @@ def machine():
     with open("/proc/meminfo") as f:
         mem = int(f.readline().split()[1]) // (1024 * 1024)
     return "%d cores %s, %d GiB, %s" % (os.cpu_count(), cpu, mem, platform.platform())
-
-
-def cpu_seconds(pid):
-    """cpu_seconds is utime + stime of a process."""
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def rss_kb(pid, field="RssAnon:"):

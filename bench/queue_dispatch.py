@@ -36,7 +36,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "test"))
 sys.path.insert(0, HERE)
 import harness  # noqa: E402
-from sip_options_latency import machine, percentile  # noqa: E402
+from sip_options_latency import cpu_seconds, machine, percentile  # noqa: E402
 
 SETUP = """
 SET client_min_messages = warning;
@@ -72,14 +72,6 @@ UPDATE cc.agents SET state = 'idle', state_entered_at = clock_timestamp() - (ext
 SET pg_callcenter.agent_state_writer = off;
 DELETE FROM cc.timers;
 """
-
-
-def backend_cpu_s(pid):
-    """backend_cpu_s: user + system CPU seconds the server process has used
-    (the benchmark runs on the cluster's host)."""
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def main():
@@ -132,7 +124,7 @@ def main():
                 cur.execute("VACUUM ANALYZE")
             conn.autocommit = False
             pairs = 0
-            c0 = backend_cpu_s(backend)
+            c0 = cpu_seconds(backend)
             t0 = time.perf_counter()
             calls = 0
             while True:
@@ -145,7 +137,7 @@ def main():
                 if n == 0:
                     break
             dt = time.perf_counter() - t0
-            cpu = backend_cpu_s(backend) - c0
+            cpu = cpu_seconds(backend) - c0
             with conn.cursor() as cur:
                 cur.execute("""SELECT (SELECT count(*) FROM cc.offers WHERE outcome = 'offered'),
                                       (SELECT count(*) FROM cc.agents WHERE state = 'ringing'),

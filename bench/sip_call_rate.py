@@ -34,15 +34,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), "test"))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "test", "e2e"))
 import harness  # noqa: E402
 import sip_util  # noqa: E402
-from sip_options_latency import machine  # noqa: E402
-
-
-def cpu_seconds(pid):
-    """cpu_seconds is the user + system CPU time of a process so far."""
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    ticks = os.sysconf(os.sysconf_names["SC_CLK_TCK"])
-    return (int(fields[11]) + int(fields[12])) / ticks
+from sip_options_latency import cpu_seconds, machine  # noqa: E402
 
 
 def main():

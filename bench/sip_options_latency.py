@@ -48,6 +48,14 @@ def machine():
     return {"nproc": nproc, "uname": uname, "cpu": cpu, "postgres": pg}
 
 
+def cpu_seconds(pid):
+    """cpu_seconds is the user + system CPU time a process has used so far
+    (utime + stime of /proc/PID/stat); the other benchmarks import it."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(sorted_values, p):
     """percentile returns the p-th percentile (nearest rank) of sorted values."""
     if not sorted_values:
