@@ -276,6 +276,26 @@ SELECT cc.call_finish('00000000-0000-0000-0000-000000000016', 'normal', 'custome
 SELECT access_status, total_ms = 3000 AS three_seconds, hangup_side FROM cc.cdrs WHERE call_id = '00000000-0000-0000-0000-000000000016';
 SELECT type FROM cc.events WHERE call_id = '00000000-0000-0000-0000-000000000016' ORDER BY seq;
 
+-- A caller who hangs up at a survey's question, before any key: the survey
+-- was triggered (the flow entered the node, cc.calls.survey_entered_at),
+-- without a satisfaction; a call whose flow never reached it was not.
+WITH f AS (INSERT INTO cc.flows (id, name) VALUES ('00000000-0000-0000-0000-0000000000f1', 'cdr survey') RETURNING id)
+INSERT INTO cc.flow_versions (id, flow_id, graph, published, published_at)
+SELECT '00000000-0000-0000-0000-0000000000f2', f.id, $${"nodes": [
+  {"id": "start", "type": "start", "connections": {"next": "rate"}},
+  {"id": "rate", "type": "survey",
+   "properties": {"prompt": {"tts": "1 good, 2 bad."},
+                  "options": [{"key": "1", "label": "Good"}, {"key": "2", "label": "Bad"}]},
+   "connections": {"next": "bye"}},
+  {"id": "bye", "type": "end"}]}$$::jsonb, true, now() FROM f;
+INSERT INTO cc.calls (id, direction, created_at, state, flow_id, flow_version_id)
+VALUES ('00000000-0000-0000-0000-000000000017', 'inbound', now() - interval '5 seconds', 'ivr',
+        '00000000-0000-0000-0000-0000000000f1', '00000000-0000-0000-0000-0000000000f2');
+SELECT jsonb_array_length(cc.flow_start('00000000-0000-0000-0000-000000000017')) > 0 AS asked;
+SELECT cc.call_finish('00000000-0000-0000-0000-000000000017', 'normal', 'customer');
+SELECT survey_triggered, satisfaction_key, menu_choices FROM cc.cdrs WHERE call_id = '00000000-0000-0000-0000-000000000017';
+SELECT survey_triggered FROM cc.cdrs WHERE call_id = '00000000-0000-0000-0000-000000000016';
+
 ROLLBACK;
 
 -- Bad calls are refused with the value named (outside the transaction).

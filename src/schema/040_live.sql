@@ -32,6 +32,7 @@ CREATE TABLE cc.calls (
     ended_at        timestamptz,
     end_cause       text,
     hangup_side     text,
+    survey_entered_at timestamptz,
     CONSTRAINT calls_direction_in_inbound_outbound_internal
         CHECK (direction IN ('inbound', 'outbound', 'internal')),
     CONSTRAINT calls_state_in_new_ringing_ivr_queued_offering_connected_ended
@@ -79,6 +80,7 @@ COMMENT ON COLUMN cc.calls.connected_at IS 'When a human (agent or callee) first
 COMMENT ON COLUMN cc.calls.ended_at IS 'When the call ended (set exactly when state is ended).';
 COMMENT ON COLUMN cc.calls.end_cause IS 'Why it ended, a lowercase word: normal, busy, no_answer, rejected, canceled, abandoned, worker_restart, ...';
 COMMENT ON COLUMN cc.calls.hangup_side IS 'Who hung up: customer, agent or system.';
+COMMENT ON COLUMN cc.calls.survey_entered_at IS 'When the call''s flow first entered a survey node (the CDR''s survey_triggered), else NULL.';
 CREATE INDEX calls_live ON cc.calls (state) WHERE state <> 'ended';
 CREATE INDEX calls_created_at ON cc.calls (created_at);
 CREATE INDEX calls_caller ON cc.calls (caller, created_at);

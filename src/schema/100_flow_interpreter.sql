@@ -229,6 +229,11 @@ BEGIN
         ELSE
             PERFORM cc.flow_event(c, 'node_entered', jsonb_build_object('node', target, 'type', node->>'type',
                                                                         'label', node->>'label'));
+            IF node->>'type' = 'survey' AND c.survey_entered_at IS NULL THEN
+                -- kept on the call, so the CDR need not search the events for it
+                UPDATE cc.calls SET survey_entered_at = now() WHERE id = call;
+                c.survey_entered_at := now();
+            END IF;
             r := cc.flow_node_step(c, node, NULL);
         END IF;
         actions := actions || coalesce(r->'actions', '[]');

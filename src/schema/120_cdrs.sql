@@ -330,9 +330,7 @@ BEGIN
      ORDER BY n DESC LIMIT 1;
     d.survey_triggered := survey IS NOT NULL
         OR jsonb_path_exists(c.choices, '$[*] ? (@.kind == "survey")')
-        OR EXISTS (SELECT 1 FROM cc.events AS e
-                    WHERE e.call_id = call AND e.type = 'flow.node_entered' AND e.data->>'type' = 'survey'
-                      AND e.at >= c.created_at - interval '1 hour');
+        OR c.survey_entered_at IS NOT NULL;
     IF survey IS NOT NULL THEN
         d.satisfaction_key := survey->>'key';
         d.satisfaction_label := survey->>'label';
