@@ -146,30 +146,9 @@ $$;
 COMMENT ON FUNCTION cc.event_append(text, jsonb, uuid, uuid, uuid, uuid, uuid) IS
     'Appends an event and returns its seq; the cc_events notification is sent on commit.';
 
-CREATE FUNCTION cc.events_notify() RETURNS trigger
-LANGUAGE plpgsql
-SET search_path = pg_catalog, cc
-AS $$
-DECLARE
-    payload jsonb;
-BEGIN
-    payload := jsonb_strip_nulls(jsonb_build_object(
-        'seq', NEW.seq, 'type', NEW.type, 'at', NEW.at,
-        'call_id', NEW.call_id, 'leg_id', NEW.leg_id, 'agent_id', NEW.agent_id,
-        'queue_id', NEW.queue_id, 'command_id', NEW.command_id));
-    -- NOTIFY payloads must stay under 8000 bytes: large data is left in the table.
-    IF octet_length(NEW.data::text) <= 4000 THEN
-        payload := payload || jsonb_build_object('data', NEW.data);
-    END IF;
-    PERFORM pg_notify('cc_events', payload::text);
-    RETURN NULL;
-END;
-$$;
-COMMENT ON FUNCTION cc.events_notify() IS
-    'Trigger: announces each new event on channel cc_events with a compact JSON payload (data omitted above 4000 bytes).';
-
-CREATE TRIGGER events_notify AFTER INSERT ON cc.events
-    FOR EACH ROW EXECUTE FUNCTION cc.events_notify();
+-- Each new event is announced on channel cc_events (and queued for the
+-- webhooks) by the one row trigger on cc.events, cc.events_announce
+-- (121_webhooks.sql).
 
 -- Daily maintenance by pg_cron (minute granularity is plenty for this); the
 -- retention of CDRs, recordings and deliveries is cc.retention_apply

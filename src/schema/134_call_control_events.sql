@@ -537,30 +537,25 @@ COMMENT ON FUNCTION cc.self_service_return(uuid, jsonb, text, boolean) IS
 -- once the interpreter is done with the call's flow position.  Its
 -- transaction holds the call's lock; the actions go to cc sip as a
 -- call_actions command.
-CREATE FUNCTION cc.self_service_on_flow_done() RETURNS trigger
+CREATE FUNCTION cc.self_service_on_flow_done(e cc.events) RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, cc
 AS $$
 DECLARE
     actions jsonb;
 BEGIN
-    IF NEW.call_id IS NULL
-       OR NOT EXISTS (SELECT 1 FROM cc.self_services AS s WHERE s.call_id = NEW.call_id AND s.state = 'running') THEN
-        RETURN NULL;   -- a simulation, or the interpreter called cc.self_service_return already
+    IF e.call_id IS NULL
+       OR NOT EXISTS (SELECT 1 FROM cc.self_services AS s WHERE s.call_id = e.call_id AND s.state = 'running') THEN
+        RETURN;   -- a simulation, or the interpreter called cc.self_service_return already
     END IF;
-    actions := cc.self_service_return(NEW.call_id, NULL, 'flow_end', post_callback => false);
+    actions := cc.self_service_return(e.call_id, NULL, 'flow_end', post_callback => false);
     IF jsonb_array_length(actions) > 0 THEN
-        PERFORM cc.call_actions_send(NEW.call_id, actions);
+        PERFORM cc.call_actions_send(e.call_id, actions);
     END IF;
-    RETURN NULL;
 END;
 $$;
-COMMENT ON FUNCTION cc.self_service_on_flow_done() IS
-    'Trigger: the flow.ended event of a self-service flow (reason self_service_done: the IVR interpreter reached its end and posted its callback) hands the caller back to the agent (cc.self_service_return, actions sent as a call_actions command).';
-
-CREATE TRIGGER events_self_service_done AFTER INSERT ON cc.events
-    FOR EACH ROW WHEN (NEW.type = 'flow.ended' AND NEW.data->>'reason' = 'self_service_done')
-    EXECUTE FUNCTION cc.self_service_on_flow_done();
+COMMENT ON FUNCTION cc.self_service_on_flow_done(cc.events) IS
+    'Called by the events trigger (cc.events_announce) on the flow.ended event of a self-service flow (reason self_service_done: the IVR interpreter reached its end and posted its callback): hands the caller back to the agent (cc.self_service_return, actions sent as a call_actions command).';
 
 -- when a call ends -----------------------------------------------------------------------
 
