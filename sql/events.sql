@@ -201,3 +201,12 @@ SELECT cc.recording_file_remove('2025/none.wav') AS removed;
 SET ROLE cc_reporting;
 SELECT cc.recording_file_remove('2025/none.wav');
 RESET ROLE;
+-- Events whose data is too large for a NOTIFY payload (8000 bytes) are
+-- still appended (the notification leaves the data out): a long string
+-- that compresses when stored, and a number a few bytes long stored but
+-- 9,001 characters as text.
+BEGIN;
+SELECT cc.event_append('test.large', jsonb_build_object('text', repeat('abc', 5000))) > 0 AS compressible_appended;
+SELECT cc.event_append('test.large', '{"n": 1e9000}') > 0 AS long_number_appended;
+SELECT count(*) FROM cc.events WHERE type = 'test.large';
+ROLLBACK;

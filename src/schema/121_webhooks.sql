@@ -122,13 +122,14 @@ DECLARE
     state   text;
 BEGIN
     -- 1. NOTIFY cc_events: the ids that apply, and the data unless large (a
-    -- payload must stay under 8000 bytes; pg_column_size is the stored size,
-    -- close to the text's for the small objects events carry)
+    -- payload must stay under 8000 bytes).  The data's text is what counts:
+    -- its stored size says nothing of it (compressed, or a number such as
+    -- 1e9000 is a few bytes stored and 9,001 characters as text)
     PERFORM pg_catalog.pg_notify('cc_events', (pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
                 'seq', NEW.seq, 'type', NEW.type, 'at', NEW.at,
                 'call_id', NEW.call_id, 'leg_id', NEW.leg_id, 'agent_id', NEW.agent_id,
                 'queue_id', NEW.queue_id, 'command_id', NEW.command_id))
-            || CASE WHEN pg_catalog.pg_column_size(NEW.data) <= 4000
+            || CASE WHEN pg_catalog.octet_length(NEW.data::text) <= 4000
                     THEN pg_catalog.jsonb_build_object('data', NEW.data) ELSE '{}' END)::text);
 
     -- 2. a delivery to every enabled webhook whose event_types match.  Not
