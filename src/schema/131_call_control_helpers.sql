@@ -898,6 +898,20 @@ $$;
 COMMENT ON FUNCTION cc.call_dial_plan(jsonb, cc.calls) IS
     'How to reach a checked target now: the registered contacts of an agent or phone (or the agent''s mobile through a trunk, by its mobile_mode), or a number through a trunk, or a SIP URI; with the From to show (the customer, masked by number privacy, to agents; our number to outside parties). Refuses what cannot be reached.';
 
+-- cc.origination_customer_plan: the dial plan of an outbound call's
+-- customer leg, for originate (dialled at once) and click-to-call (dialled
+-- once the agent answers) alike.
+CREATE FUNCTION cc.origination_customer_plan(trunk uuid, destination text, uri text, caller_id text) RETURNS jsonb
+LANGUAGE sql STABLE
+AS $$
+    SELECT jsonb_strip_nulls(jsonb_build_object(
+        'trunk_id', trunk, 'trunk', trunk, 'party', destination,
+        'targets', jsonb_build_array(jsonb_build_object('uri', uri)),
+        'from', jsonb_build_object('uri', 'sip:' || caller_id || '@' || cc.sip_local_host())));
+$$;
+COMMENT ON FUNCTION cc.origination_customer_plan(uuid, text, text, text) IS
+    'The dial plan (for cc.call_leg_dial) of an outbound call''s customer leg: the destination''s request URI, through the trunk if any, From our caller ID.';
+
 CREATE FUNCTION cc.call_leg_dial(c cc.calls, plan jsonb, kind text, ring_timeout_ms integer, tag text,
                                  headers boolean DEFAULT true) RETURNS jsonb
 LANGUAGE plpgsql

@@ -123,11 +123,8 @@ BEGIN
         jsonb_strip_nulls(jsonb_build_object('destination', a->>'destination', 'caller_id', a->>'caller_id',
                                              'flow_id', a->>'flow_id', 'agent_id', a->>'agent_id')),
         call_id => c.id, agent_id => (a->>'agent_id')::uuid, command_id => cmd.id);
-    d := cc.call_leg_dial(c, jsonb_strip_nulls(jsonb_build_object(
-             'trunk_id', a->>'trunk_id', 'trunk', a->'trunk_id', 'party', a->>'destination',
-             'targets', jsonb_build_array(jsonb_build_object('uri', uri)),
-             'from', jsonb_build_object('uri', 'sip:' || (a->>'caller_id') || '@' || cc.sip_local_host()))),
-         'customer', (a->>'ring_timeout_ms')::integer, 'originate', false);
+    d := cc.call_leg_dial(c, cc.origination_customer_plan((a->>'trunk_id')::uuid, a->>'destination', uri, a->>'caller_id'),
+                          'customer', (a->>'ring_timeout_ms')::integer, 'originate', false);
     UPDATE cc.originations SET customer_leg_id = (d->>'leg')::uuid WHERE call_id = c.id;
     RETURN jsonb_build_array(d->'action');
 END;

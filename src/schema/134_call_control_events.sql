@@ -110,9 +110,7 @@ BEGIN
         IF o.customer_leg_id IS NOT NULL THEN
             RETURN '[]';
         END IF;
-        d := cc.call_leg_dial(c, jsonb_build_object('trunk_id', o.trunk_id, 'trunk', o.trunk_id, 'party', o.destination,
-                                  'targets', jsonb_build_array(jsonb_build_object('uri', o.customer_uri)),
-                                  'from', jsonb_build_object('uri', 'sip:' || o.caller_id || '@' || cc.sip_local_host())),
+        d := cc.call_leg_dial(c, cc.origination_customer_plan(o.trunk_id, o.destination, o.customer_uri, o.caller_id),
                               'customer', o.ring_timeout_ms, 'click_to_call', false);
         UPDATE cc.originations SET customer_leg_id = (d->>'leg')::uuid WHERE call_id = c.id;
         RETURN jsonb_build_array(jsonb_build_object('type', 'play', 'leg', l.id, 'tone', 'ringback', 'loop', true), d->'action');
