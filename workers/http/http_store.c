@@ -40,6 +40,7 @@ static void add_array_headers(HttpJob *job, Datum array);
 static void sign_job(HttpJob *job, const char *secret);
 static char *valid_text(const char *data, size_t len);
 static char *headers_json(HttpJob *job);
+static HttpJob *claimed_job(HttpClaim *claim, HttpJobKind kind, HeapTuple tuple, TupleDesc desc);
 static void claim_webhooks(HttpClaim *claim);
 static void claim_requests(HttpClaim *claim);
 
@@ -132,6 +133,25 @@ sign_job(HttpJob *job, const char *secret)
 		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("cc http: out of memory")));
 }
 
+/*
+ * claimed_job makes the job of a claimed row (its id and attempt are the
+ * row's first two columns) and puts it on the claim's list.
+ */
+static HttpJob *
+claimed_job(HttpClaim *claim, HttpJobKind kind, HeapTuple tuple, TupleDesc desc)
+{
+	bool		isnull;
+	char	   *id = SPI_getvalue(tuple, desc, 1);
+	int			attempt = DatumGetInt32(SPI_getbinval(tuple, desc, 2, &isnull));
+	HttpJob    *job = http_job_new(kind, id, attempt);
+
+	if (job == NULL)
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("cc http: out of memory")));
+	job->next = claim->jobs;
+	claim->jobs = job;
+	return job;
+}
+
 /* claim_webhooks claims due deliveries into jobs (signed when the webhook has a secret). */
 static void
 claim_webhooks(HttpClaim *claim)
@@ -151,16 +171,10 @@ claim_webhooks(HttpClaim *claim)
 		HeapTuple	tuple = SPI_tuptable->vals[i];
 		TupleDesc	desc = SPI_tuptable->tupdesc;
 		bool		isnull;
-		char	   *id = SPI_getvalue(tuple, desc, 1);
-		int			attempt = DatumGetInt32(SPI_getbinval(tuple, desc, 2, &isnull));
 		Datum		headers;
 		char	   *secret;
-		HttpJob    *job = http_job_new(HTTP_JOB_WEBHOOK, id, attempt);
+		HttpJob    *job = claimed_job(claim, HTTP_JOB_WEBHOOK, tuple, desc);
 
-		if (job == NULL)
-			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("cc http: out of memory")));
-		job->next = claim->jobs;
-		claim->jobs = job;
 		job->method = xstrdup("POST");
 		job->url = xstrdup(SPI_getvalue(tuple, desc, 3));
 		job->body = xstrdup(SPI_getvalue(tuple, desc, 4));
@@ -193,16 +207,10 @@ claim_requests(HttpClaim *claim)
 		HeapTuple	tuple = SPI_tuptable->vals[i];
 		TupleDesc	desc = SPI_tuptable->tupdesc;
 		bool		isnull;
-		char	   *id = SPI_getvalue(tuple, desc, 1);
-		int			attempt = DatumGetInt32(SPI_getbinval(tuple, desc, 2, &isnull));
 		Datum		headers;
 		char	   *body;
-		HttpJob    *job = http_job_new(HTTP_JOB_REQUEST, id, attempt);
+		HttpJob    *job = claimed_job(claim, HTTP_JOB_REQUEST, tuple, desc);
 
-		if (job == NULL)
-			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("cc http: out of memory")));
-		job->next = claim->jobs;
-		claim->jobs = job;
 		job->method = xstrdup(SPI_getvalue(tuple, desc, 3));
 		job->url = xstrdup(SPI_getvalue(tuple, desc, 4));
 		headers = SPI_getbinval(tuple, desc, 5, &isnull);
