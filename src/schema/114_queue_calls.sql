@@ -357,9 +357,10 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, cc
 AS $$
 BEGIN
-    PERFORM cc.timers_cancel(k, call)
-       FROM unnest(ARRAY['queue.max_wait', 'queue.announce', 'queue.next_rule', 'queue.ring_step',
-                         'queue.webhook_timeout']) AS k;
+    -- one statement: this runs for every call that ends, queued or not
+    DELETE FROM cc.timers AS t
+     WHERE t.call_id = call
+       AND t.kind IN ('queue.max_wait', 'queue.announce', 'queue.next_rule', 'queue.ring_step', 'queue.webhook_timeout');
 END;
 $$;
 COMMENT ON FUNCTION cc.queue_timers_cancel(uuid) IS 'Cancels the waiting timers of a call (max wait, announcements, next rule, ring step, webhook).';
