@@ -110,4 +110,18 @@ SELECT cc.dial_agent((SELECT id FROM cc.calls LIMIT 1), (SELECT id FROM cc.agent
 SELECT kind, direction, state FROM cc.legs WHERE agent_id IS NOT NULL;
 SELECT a->>'type' AS type, a->'targets' AS targets, a->>'ring_timeout_ms' AS ring_timeout_ms, a->'from' AS "from"
   FROM cc.commands, jsonb_array_elements(args->'actions') AS a WHERE kind = 'call_actions';
+
+-- Our SIP host in the From URIs we send (offers, calls we place): the host
+-- and port of cc.sip_listen, a wildcard host replaced by an address a peer
+-- can answer (cc.rtp_ip, else 127.0.0.1).
+SELECT l AS listen, cc.sip_host_of(l, '192.0.2.10') AS host
+  FROM unnest(ARRAY['sip:127.0.0.1:5060', 'sip:*:5060', 'sip:0.0.0.0:5070', 'sip:[::]:5060',
+                    'sip:[2001:db8::1]:5060', 'sip:pbx.example.com', 'sip:*', 'sips:192.0.2.1:5061;transport=tls']) AS l;
+SELECT cc.sip_host_of('sip:*:5060', '2001:db8::10') AS ipv6_stand_in;
+SELECT cc.sip_local_host() = cc.sip_host_of(current_setting('cc.sip_listen'), '127.0.0.1') AS ours_from_sip_listen;
+SAVEPOINT refused;
+SELECT cc.sip_host_of('http://192.0.2.1', '192.0.2.10');
+ROLLBACK TO SAVEPOINT refused;
+SELECT cc.sip_host_of('sip:*:5060', 'not an address');
+ROLLBACK TO SAVEPOINT refused;
 ROLLBACK;

@@ -7,6 +7,40 @@
 -- as its HA1), their contacts in cc.registrations, and the blocking of
 -- addresses that fail too often.
 
+-- Our own SIP host, for the From URIs of the requests we send (offers to
+-- agents, calls placed by call control).  cc.sip_listen may bind a wildcard
+-- host (sip:*:5060, sip:0.0.0.0:5060, sip:[::]:5060), which is no address a
+-- peer can answer: the media address cc.rtp_ip (or 127.0.0.1) stands in.
+CREATE FUNCTION cc.sip_host_of(listen text, fallback_ip text) RETURNS text
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, cc
+AS $$
+DECLARE
+    hostport text := substring(listen FROM '^sips?:((?:\[[^]]+\]|[^:;>[:space:]]*)(?::[0-9]+)?)');
+BEGIN
+    IF hostport IS NULL THEN
+        RAISE EXCEPTION 'cc: % is not a sip: URI', coalesce(quote_literal(listen), 'NULL')
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'For example sip:192.0.2.10:5060 or sip:*:5060.';
+    ELSIF fallback_ip IS NULL OR fallback_ip !~ '^[A-Za-z0-9.:-]+$' THEN
+        RAISE EXCEPTION 'cc: % is not an address to stand for a wildcard host', coalesce(quote_literal(fallback_ip), 'NULL')
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'An IP address or a host name, for example 192.0.2.10 or 2001:db8::10.';
+    END IF;
+    RETURN regexp_replace(hostport, '^(\*|0\.0\.0\.0|\[::\])?(?=:|$)',
+                          CASE WHEN fallback_ip LIKE '%:%' THEN '[' || fallback_ip || ']' ELSE fallback_ip END);
+END;
+$$;
+COMMENT ON FUNCTION cc.sip_host_of(text, text) IS
+    'host[:port] of a sip: URI such as cc.sip_listen; a wildcard or missing host (*, 0.0.0.0, [::]) becomes fallback_ip.';
+
+CREATE FUNCTION cc.sip_local_host() RETURNS text
+LANGUAGE sql STABLE
+AS $$
+    SELECT cc.sip_host_of(coalesce(nullif(current_setting('cc.sip_listen', true), ''), 'sip:127.0.0.1:5060'),
+                          coalesce(nullif(current_setting('cc.rtp_ip', true), ''), '127.0.0.1'));
+$$;
+COMMENT ON FUNCTION cc.sip_local_host() IS
+    'host[:port] of our SIP address (cc.sip_listen; a wildcard host becomes cc.rtp_ip or 127.0.0.1), for the From URIs we send.';
+
 -- The secret that signs our nonces, one per site, made at install.
 CREATE TABLE cc.sip_secrets (
     id          boolean     PRIMARY KEY DEFAULT true,

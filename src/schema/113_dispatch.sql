@@ -32,15 +32,6 @@ CREATE INDEX IF NOT EXISTS phones_agent ON cc.phones (agent_id) WHERE agent_id I
 -- per offer in bench/queue_dispatch.py, more as cc.legs grows)
 CREATE INDEX IF NOT EXISTS legs_agent_created ON cc.legs (agent_id, created_at) WHERE agent_id IS NOT NULL;
 
--- cc.queue_sip_host: host[:port] of our SIP listener, for From URIs.
-CREATE FUNCTION cc.queue_sip_host() RETURNS text
-LANGUAGE sql STABLE
-AS $$
-    SELECT coalesce(nullif(substring(coalesce(current_setting('cc.sip_listen', true), '')
-                                     FROM '^sips?:([^;>[:space:]]+)'), ''), 'localhost');
-$$;
-COMMENT ON FUNCTION cc.queue_sip_host() IS 'host[:port] of cc.sip_listen, the host part of the From URIs of offers.';
-
 -- cc.queue_mobile_route: how agents' mobiles are called.
 CREATE FUNCTION cc.queue_mobile_route(OUT trunk_id uuid, OUT number text)
 LANGUAGE sql STABLE
@@ -226,7 +217,7 @@ DECLARE
     targets jsonb[];
     shown   text[];
     mob     record;
-    host    text := cc.queue_sip_host();
+    host    text := cc.sip_local_host();
     actions jsonb;
 BEGIN
     IF n = 0 THEN

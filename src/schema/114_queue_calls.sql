@@ -814,7 +814,7 @@ BEGIN
                     (SELECT r.trunk_id FROM cc.queue_mobile_route() AS r));
     INSERT INTO cc.legs (call_id, kind, direction, trunk_id, to_uri, from_uri)
     VALUES (c.id, 'customer', 'outbound', trk, 'tel:' || cb.number,
-            'sip:' || coalesce(c.caller, 'anonymous') || '@' || cc.queue_sip_host())
+            'sip:' || coalesce(c.caller, 'anonymous') || '@' || cc.sip_local_host())
     RETURNING id INTO leg;
     UPDATE cc.calls AS x SET agent_id = o.agent_id WHERE x.id = c.id;
     PERFORM cc.event_append('callback.dialing', jsonb_build_object('callback', cb.id, 'number', cb.number),
@@ -826,7 +826,7 @@ BEGIN
             'targets', jsonb_build_array(CASE WHEN trk IS NULL THEN jsonb_build_object('uri', 'tel:' || cb.number)
                                               ELSE jsonb_build_object('number', cb.number) END),
             'trunk', trk,
-            'from', jsonb_build_object('uri', 'sip:' || coalesce(c.caller, 'anonymous') || '@' || cc.queue_sip_host(),
+            'from', jsonb_build_object('uri', 'sip:' || coalesce(c.caller, 'anonymous') || '@' || cc.sip_local_host(),
                                        'display', c.caller),
             'ring_timeout_ms', 30000, 'tag', 'queue.callback:' || cb.id)));
 END;

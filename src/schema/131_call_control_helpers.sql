@@ -732,18 +732,6 @@ $$;
 COMMENT ON FUNCTION cc.call_hold_action(cc.calls, uuid, jsonb) IS
     'The hold action of a leg: music as given ({} = silence), or by default the hold music of the call''s queue, else silence; the music loops.';
 
-CREATE FUNCTION cc.sip_local_host() RETURNS text
-LANGUAGE sql STABLE
-AS $$
-    SELECT CASE WHEN h.host IN ('*', '0.0.0.0', '')
-                THEN coalesce(nullif(current_setting('cc.rtp_ip', true), ''), '127.0.0.1')
-                ELSE h.host END || coalesce(':' || h.port, '')
-      FROM (SELECT substring(s from '^sips?:(\[[^]]+\]|[^:;]*)') AS host,
-                   substring(s from '^sips?:(?:\[[^]]+\]|[^:;]*):([0-9]+)') AS port
-              FROM (SELECT coalesce(nullif(current_setting('cc.sip_listen', true), ''), 'sip:127.0.0.1:5060') AS s) AS g) AS h
-$$;
-COMMENT ON FUNCTION cc.sip_local_host() IS 'host[:port] of our SIP address (cc.sip_listen; a wildcard host becomes cc.rtp_ip or 127.0.0.1), for From URIs we send.';
-
 CREATE FUNCTION cc.trunk_request_uri(trunk uuid, user_part text) RETURNS text
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, cc
