@@ -115,23 +115,24 @@ $$;
 COMMENT ON FUNCTION cc.flow_go(jsonb, text, text) IS
     'Step result: go to the node''s connection (or the fallback connection); without either the flow ends with a hang-up.';
 
-CREATE FUNCTION cc.flow_finish(call uuid, reason text, hangup boolean) RETURNS jsonb
+CREATE FUNCTION cc.flow_finish(call uuid, reason text, hangup boolean, c cc.calls DEFAULT NULL) RETURNS jsonb
 LANGUAGE plpgsql
 SET search_path = pg_catalog, cc
 AS $$
-DECLARE
-    c cc.calls;
 BEGIN
-    SELECT * INTO c FROM cc.calls WHERE id = call;
-    UPDATE cc.calls SET flow_position = cc.flow_position_carry(c.flow_position)
+    IF c.id IS NULL THEN
+        SELECT * INTO c FROM cc.calls WHERE id = call;
+    END IF;
+    UPDATE cc.calls SET flow_node = c.flow_node,
+                        flow_position = cc.flow_position_carry(c.flow_position)
                                         || jsonb_build_object('node', c.flow_node, 'await', 'none')
      WHERE id = call;
     PERFORM cc.flow_event(c, 'ended', jsonb_build_object('node', c.flow_node, 'reason', reason, 'hangup', hangup));
     RETURN CASE WHEN hangup THEN '[{"type": "hangup"}]'::jsonb ELSE '[]'::jsonb END;
 END;
 $$;
-COMMENT ON FUNCTION cc.flow_finish(uuid, text, boolean) IS
-    'Ends the flow of a call (await none, a flow.ended event with the reason); returns a hangup action if asked.';
+COMMENT ON FUNCTION cc.flow_finish(uuid, text, boolean, cc.calls) IS
+    'Ends the flow of a call (await none, a flow.ended event with the reason); returns a hangup action if asked. c: the call row when it holds a position not saved yet (cc.flow_run).';
 
 CREATE FUNCTION cc.flow_fail(c cc.calls, node jsonb, message text, sqlstate text DEFAULT NULL) RETURNS jsonb
 LANGUAGE plpgsql
@@ -200,7 +201,7 @@ DECLARE
     steps   integer := 0;
     visits  integer;
     entries integer;
-    unsaved boolean := false;   -- the position of the last node entered is in c only
+    unsaved boolean := false;   -- the position of the node entered last is in c only
 BEGIN
     LOOP
         SELECT * INTO c FROM cc.calls WHERE id = call;
@@ -210,12 +211,9 @@ BEGIN
         END IF;
         node := cc.flow_graph_node(c.flow_version_id, target);
         IF node IS NULL THEN
-            IF unsaved THEN
-                UPDATE cc.calls SET flow_node = c.flow_node, flow_position = c.flow_position WHERE id = call;
-            END IF;
             PERFORM cc.flow_event(c, 'error', jsonb_build_object('node', target,
                 'error', format('node %s is not in the graph', to_jsonb(target))));
-            RETURN actions || cc.flow_finish(call, 'error', true);
+            RETURN actions || cc.flow_finish(call, 'error', true, CASE WHEN unsaved THEN c END);
         END IF;
         pos := cc.flow_position_carry(c.flow_position);
         visits := coalesce((pos #>> ARRAY['visits', target])::integer, 0) + 1;
@@ -226,10 +224,11 @@ BEGIN
         c.flow_node := target;
         c.flow_position := pos;
         -- The nodes whose entry reads the call only from c (start, pause,
-        -- play, end) leave their position unsaved: the wait or the next node
-        -- saves it, one UPDATE instead of one per node (each UPDATE of a row
-        -- inserted in the same transaction re-checks its foreign keys).
-        unsaved := node->>'type' IN ('start', 'pause', 'play', 'end') AND steps <= 200 AND entries <= 10000;
+        -- play, end) leave their position unsaved: the next node, the wait
+        -- or the end saves it, one UPDATE instead of one per node (each
+        -- UPDATE of a row inserted in the same transaction re-checks its
+        -- foreign keys and every CHECK of cc.calls).
+        unsaved := node->>'type' IN ('start', 'pause', 'play', 'end');
         IF NOT unsaved THEN
             UPDATE cc.calls SET flow_node = target, flow_position = pos WHERE id = call;
         END IF;
@@ -237,7 +236,7 @@ BEGIN
             -- a runaway flow (validation bounds loops; this is the safety net)
             PERFORM cc.flow_event(c, 'error', jsonb_build_object('node', target,
                 'error', format('the flow entered %s nodes without waiting (%s in the call)', steps, entries)));
-            RETURN actions || cc.flow_finish(call, 'runaway', true);
+            RETURN actions || cc.flow_finish(call, 'runaway', true, CASE WHEN unsaved THEN c END);
         END IF;
         IF visits > (node #>> '{properties,max_visits}')::integer THEN
             PERFORM cc.flow_event(c, 'max_visits', jsonb_build_object('node', target, 'visits', visits));
@@ -258,42 +257,36 @@ BEGIN
             target := r->>'goto';
             CONTINUE;
         END IF;
-        IF unsaved AND r ? 'wait' THEN
-            -- what cc.flow_continue does with a wait, and the node with it
-            UPDATE cc.calls SET flow_node = target, flow_position = r->'wait' WHERE id = call;
-            RETURN actions;
-        ELSIF unsaved THEN
-            UPDATE cc.calls SET flow_node = target, flow_position = pos WHERE id = call;
-        END IF;
-        RETURN cc.flow_continue(call, r || jsonb_build_object('actions', actions));
+        RETURN cc.flow_continue(call, r || jsonb_build_object('actions', actions), CASE WHEN unsaved THEN c END);
     END LOOP;
 END;
 $$;
 COMMENT ON FUNCTION cc.flow_run(uuid, text, jsonb) IS
     'Enters node target and the nodes it leads to until one waits or the flow ends; returns the actions so far plus theirs.';
 
-CREATE FUNCTION cc.flow_continue(call uuid, r jsonb) RETURNS jsonb
+CREATE FUNCTION cc.flow_continue(call uuid, r jsonb, unsaved cc.calls DEFAULT NULL) RETURNS jsonb
 LANGUAGE plpgsql
 SET search_path = pg_catalog, cc
 AS $$
 DECLARE
     actions jsonb := coalesce(r->'actions', '[]');
 BEGIN
-    IF r IS NULL THEN
-        RETURN '[]';
-    ELSIF r ? 'goto' THEN
-        RETURN cc.flow_run(call, r->>'goto', actions);
+    IF r IS NULL OR r ? 'goto' THEN
+        IF unsaved.id IS NOT NULL THEN
+            UPDATE cc.calls SET flow_node = unsaved.flow_node, flow_position = unsaved.flow_position WHERE id = call;
+        END IF;
+        RETURN CASE WHEN r IS NULL THEN '[]' ELSE cc.flow_run(call, r->>'goto', actions) END;
     ELSIF r ? 'wait' THEN
-        UPDATE cc.calls SET flow_position = r->'wait' WHERE id = call;
+        UPDATE cc.calls SET flow_node = coalesce(unsaved.flow_node, flow_node), flow_position = r->'wait' WHERE id = call;
         RETURN actions;
     ELSIF r ? 'done' THEN
-        RETURN actions || cc.flow_finish(call, r->>'done', false);
+        RETURN actions || cc.flow_finish(call, r->>'done', false, unsaved);
     END IF;
-    RETURN actions || cc.flow_finish(call, coalesce(r->>'hangup', 'end'), true);
+    RETURN actions || cc.flow_finish(call, coalesce(r->>'hangup', 'end'), true, unsaved);
 END;
 $$;
-COMMENT ON FUNCTION cc.flow_continue(uuid, jsonb) IS
-    'Carries out a step result: go on to another node, store the waiting position, or end the flow.';
+COMMENT ON FUNCTION cc.flow_continue(uuid, jsonb, cc.calls) IS
+    'Carries out a step result: go on to another node, store the waiting position, or end the flow. unsaved: the call row when the node''s position is in it only (cc.flow_run), saved with the wait or the end.';
 
 CREATE FUNCTION cc.flow_dispatch(call uuid, event jsonb) RETURNS jsonb
 LANGUAGE plpgsql
