@@ -16,6 +16,8 @@ is two inbound legs bridged).  After a warm-up, one measurement window:
                      / packets expected;
   send-interval jitter = |arrival interval - 20 ms| at the phones (p50, p99, max);
   CPU per media worker = utime + stime of its process over the window;
+  steal = the machine's CPU time the hypervisor took in the window (a VM's
+          vCPU that is not running sends nothing, whatever our priority);
   memory per call = the media workers' RSS growth over the calls, plus the
                     shared memory of two sessions (allocated at start).
 
@@ -37,7 +39,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "test"))
 import harness  # noqa: E402
 import media_util as mu  # noqa: E402
-from sip_options_latency import cpu_seconds  # noqa: E402
+from sip_options_latency import cpu_seconds, machine_cpu_times, steal_percent  # noqa: E402
 
 SCENARIO = '''<?xml version="1.0" encoding="ISO-8859-1" ?>
 <scenario name="bench caller">
@@ -226,12 +228,14 @@ def main():
         assert wait > 0, "setup took longer than the warm-up; raise --rate or lower --calls"
         time.sleep(wait)
         cpu0 = {w: cpu_seconds(p) for w, p in pids.items()}
+        machine0 = machine_cpu_times()
         c0 = cluster.sql("SELECT sum(packets_in), sum(lost), sum(late), sum(ticks_late) FROM cc.media_workers")[0]
         rss1 = {w: rss_kb(p) for w, p in pids.items()}
         lags0 = tick_lags(cluster)
         t0 = time.monotonic()
         time.sleep(opts.measure)
         cpu1 = {w: cpu_seconds(p) for w, p in pids.items()}
+        steal = steal_percent(machine0, machine_cpu_times())
         c1 = cluster.sql("SELECT sum(packets_in), sum(lost), sum(late), sum(ticks_late) FROM cc.media_workers")[0]
         span = time.monotonic() - t0
         lags1 = tick_lags(cluster)
@@ -264,6 +268,7 @@ def main():
             "send-interval jitter at the phones: p50 %.1f ms, p99 %.1f ms, max %.1f ms"
             % (result["jitter_p50_ms"], result["jitter_p99_ms"], result["jitter_max_ms"]),
             "CPU per media worker: %s" % ", ".join("cc media %d %.1f %%" % (w, cpu[w]) for w in sorted(cpu)),
+            "CPU time the hypervisor took from this VM (steal) in the window: %.1f %% of the machine's" % steal,
             "late ticks (> 5 ms) in the window: %d of %d; tick lag (the workers' own send-interval jitter): p50 %.1f ms, p99 %.1f ms"
             % (int(c1[3] - c0[3]), sum(lag_hist.values()), percentile(lag_hist, 0.5), percentile(lag_hist, 0.99)),
             "memory per call: %.1f kB private (RssAnon growth of the media workers) + %.1f kB shared (two sessions, allocated at start)"

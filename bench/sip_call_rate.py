@@ -11,7 +11,8 @@ test/sipp/call_answered_remote_bye.xml: INVITE, 200 with SDP, ACK, our
 BYE after 1 s, 200).  Measures: sipp's successful and failed calls, the
 calls per second achieved, the rows of cc.calls not ended a while after
 the last call, and the CPU time of the cc sip process (utime + stime from
-/proc/PID/stat) over the run, as a percentage of one core and per call.
+/proc/PID/stat) over the run, as a percentage of one core and per call,
+and the share of the machine's CPU time the hypervisor took (steal).
 
     /usr/bin/python3 bench/sip_call_rate.py [--rate 200] [--seconds 60] [--fsync on|off] [--out FILE]
 
@@ -34,7 +35,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), "test"))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "test", "e2e"))
 import harness  # noqa: E402
 import sip_util  # noqa: E402
-from sip_options_latency import cpu_seconds, machine  # noqa: E402
+from sip_options_latency import cpu_seconds, machine, machine_cpu_times, steal_percent  # noqa: E402
 
 
 def main():
@@ -79,6 +80,7 @@ def main():
                "-trace_err", "-error_file", os.path.join(logdir, "errors.log"),
                "127.0.0.1:%d" % cluster.sip_port]
         cpu0 = cpu_seconds(sip_pid)
+        machine0 = machine_cpu_times()
         t0 = time.time()
         peak_live = 0
         live_by_second = []
@@ -94,6 +96,7 @@ def main():
             code = proc.wait()
         elapsed = time.time() - t0
         cpu = cpu_seconds(sip_pid) - cpu0
+        steal = steal_percent(machine0, machine_cpu_times())
 
         text = open(screen, errors="replace").read() if os.path.exists(screen) else ""
 
@@ -124,6 +127,7 @@ def main():
             "call_rows": rows, "ended_rows": ended, "end_causes": causes,
             "cc_sip_cpu_s": round(cpu, 1), "cc_sip_cpu_pct_of_one_core": round(100 * cpu / elapsed, 1),
             "cc_sip_cpu_ms_per_call": round(1000 * cpu / total, 2),
+            "steal_pct": round(steal, 1),
             "fsync": opts.fsync, "machine": info, "met": met,
         }
         print(json.dumps(result, indent=2))
@@ -136,6 +140,8 @@ def main():
                         % (rows, ended, causes, peak_live))
                 f.write("- cc sip CPU: %.1f s = %.1f %% of one core, %.2f ms per call\n"
                         % (cpu, 100 * cpu / elapsed, 1000 * cpu / total))
+                f.write("- CPU time the hypervisor took from this VM (steal) during the run: %.1f %% of the machine's\n"
+                        % steal)
                 f.write("- target >= 200 calls/s, none failed, every row ended: %s\n" % ("met" if met else "NOT met"))
         ok = True
         return 0 if met else 1

@@ -56,6 +56,23 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def machine_cpu_times():
+    """machine_cpu_times is (busy, steal, total) CPU time of the whole machine so
+    far, in clock ticks (the "cpu" line of /proc/stat); the other benchmarks
+    import it.  Steal is the time the hypervisor gave this VM's vCPUs to
+    others: on a VM it is where a late tick or a slow minute can come from."""
+    with open("/proc/stat") as f:
+        user, nice, system, idle, iowait, irq, softirq, steal = (int(v) for v in f.readline().split()[1:9])
+    busy = user + nice + system + irq + softirq
+    return busy, steal, busy + idle + iowait + steal
+
+
+def steal_percent(before, after):
+    """steal_percent is the steal time between two machine_cpu_times(), as a
+    percentage of all the machine's CPU time in that span."""
+    return 100.0 * (after[1] - before[1]) / max(1, after[2] - before[2])
+
+
 def percentile(sorted_values, p):
     """percentile returns the p-th percentile (nearest rank) of sorted values."""
     if not sorted_values:
