@@ -57,6 +57,14 @@ SELECT regress.sim('bot', $$[
       "transfer_info": {"target": {"service_desk": {"sip": {"uri": "tel:+18883334444", "transfer_method": "hangup",
                                                             "transfer_target_header": "Transfer-Target"}}}}}]}}}]$$);
 
+-- The result of an earlier REFER (another tag: a NOTIFY that came late)
+-- decides nothing; the result of the REFER the bot waits for does.
+SELECT regress.sim('bot', $$[
+  {"http": {"status": 200, "body": {"generic": [{"response_type": "connect_to_agent",
+      "transfer_info": {"target": {"service_desk": {"sip": {"uri": "tel:+18883334444"}}}}}]}}},
+  {"event": {"type": "refer_result", "code": 200, "final": true, "tag": "bot:1"}},
+  {"refer": 200}]$$);
+
 -- Hold music while the bot works: a looping audio and vgwActForceNoInputTurn
 -- start the next turn at once; that turn stops the loop.  Other responses
 -- (audio, dtmf send, barge-in, text_to_speech) pass through; an unknown one

@@ -357,13 +357,11 @@ DECLARE
     kind text := event->>'type';
 BEGIN
     SELECT c.flow_position INTO pos FROM cc.calls AS c WHERE c.id = call;
-    IF kind IN ('play_done', 'collect_done', 'wait_done') THEN
+    IF kind IN ('play_done', 'collect_done', 'wait_done', 'refer_result') THEN
+        -- a refer_result carries the tag of its REFER: a late NOTIFY of an
+        -- earlier transfer does not decide the one the node waits for
         IF pos->>'await' IS DISTINCT FROM kind OR event->>'tag' IS DISTINCT FROM pos->>'tag' THEN
             RETURN '[]';    -- late, or not what the node waits for
-        END IF;
-    ELSIF kind = 'refer_result' THEN
-        IF pos->>'await' IS DISTINCT FROM 'refer_result' THEN
-            RETURN '[]';
         END IF;
     ELSE
         RETURN '[]';        -- dtmf outside a collection, answered, hold, ...

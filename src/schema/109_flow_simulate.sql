@@ -247,7 +247,7 @@ BEGIN
                 actions := cc.flow_resume(call, s->>'resume');
             END IF;
         ELSIF s ? 'refer' THEN
-            ev := jsonb_build_object('type', 'refer_result', 'code', s->'refer');
+            ev := jsonb_build_object('type', 'refer_result', 'code', s->'refer', 'tag', pos->>'tag');
             actions := cc.flow_on_event(call, leg, ev);
         ELSIF s ? 'event' THEN
             ev := s->'event';

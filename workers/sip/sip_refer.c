@@ -26,19 +26,23 @@
 #define HEADER_VALUE_MAX 1024
 #define IBM_SIP "transfer_info.target.service_desk.sip"
 
-static void refer_refused(SipLeg *leg, const char *error);
+static void refer_refused(SipLeg *leg, const SipAction *a, const char *error);
 static bool header_name_ok(const char *name);
 static void append_uri_escaped(StringInfo out, const char *value);
 
-/* refer_refused reports a transfer that cannot be sent (no SIP sent). */
+/*
+ * refer_refused reports a transfer that cannot be sent (no SIP sent), with
+ * the action's tag, as every refer_result carries the tag of its REFER.
+ */
 static void
-refer_refused(SipLeg *leg, const char *error)
+refer_refused(SipLeg *leg, const SipAction *a, const char *error)
 {
 	char		q1[1024];
+	char		q2[256];
 
 	elog(LOG, "cc sip: leg %s: connect_to_agent refused: %s", leg->id, error);
-	sip_leg_event(leg, false, "{\"type\":\"refer_result\",\"code\":0,\"reason\":\"not sent\",\"error\":%s}",
-				  sip_json_quote(error, q1, sizeof(q1)));
+	sip_leg_event(leg, false, "{\"type\":\"refer_result\",\"code\":0,\"reason\":\"not sent\",\"error\":%s,\"tag\":%s}",
+				  sip_json_quote(error, q1, sizeof(q1)), sip_json_quote(a->tag, q2, sizeof(q2)));
 }
 
 /* header_name_ok says whether name is a SIP token. */
@@ -117,35 +121,35 @@ sip_refer_connect_to_agent(SipLeg *leg, const SipAction *a)
 		target_header = "Transfer-Target";
 	if (!leg->answered || leg->hangup_sent || leg->nh == NULL)
 	{
-		refer_refused(leg, "the leg is not answered (or already hanging up)");
+		refer_refused(leg, a, "the leg is not answered (or already hanging up)");
 		return;
 	}
 	if (strcmp(method, "refer") != 0 && strcmp(method, "hangup") != 0)
 	{
-		refer_refused(leg, psprintf("transfer_method \"%s\" is not refer or hangup", method));
+		refer_refused(leg, a, psprintf("transfer_method \"%s\" is not refer or hangup", method));
 		return;
 	}
 	if (strcmp(send, "custom_header") != 0 && strcmp(send, "contact_header") != 0 &&
 		strcmp(send, "refer_to_header") != 0)
 	{
-		refer_refused(leg, psprintf("transfer_headers_send_method \"%s\" is not custom_header, contact_header or refer_to_header", send));
+		refer_refused(leg, a, psprintf("transfer_headers_send_method \"%s\" is not custom_header, contact_header or refer_to_header", send));
 		return;
 	}
 	if (strcmp(method, "hangup") == 0 && strcmp(send, "custom_header") != 0)
 	{
-		refer_refused(leg, psprintf("transfer_headers_send_method %s cannot be used with transfer_method hangup", send));
+		refer_refused(leg, a, psprintf("transfer_headers_send_method %s cannot be used with transfer_method hangup", send));
 		return;
 	}
 	if (uri == NULL ? strcmp(method, "refer") == 0
 		: (strlen(uri) > HEADER_VALUE_MAX || strpbrk(uri, "\r\n<> ") != NULL ||
 		   (strncmp(uri, "sip:", 4) != 0 && strncmp(uri, "sips:", 5) != 0 && strncmp(uri, "tel:", 4) != 0)))
 	{
-		refer_refused(leg, "transfer uri missing or not a sip:, sips: or tel: URI of at most 1024 bytes");
+		refer_refused(leg, a, "transfer uri missing or not a sip:, sips: or tel: URI of at most 1024 bytes");
 		return;
 	}
 	if (!header_name_ok(target_header))
 	{
-		refer_refused(leg, psprintf("transfer_target_header \"%s\" is not a SIP header name", target_header));
+		refer_refused(leg, a, psprintf("transfer_target_header \"%s\" is not a SIP header name", target_header));
 		return;
 	}
 
@@ -164,13 +168,13 @@ sip_refer_connect_to_agent(SipLeg *leg, const SipAction *a)
 		value = sip_action_str(a, path);
 		if (!header_name_ok(name) || value == NULL || strpbrk(value, "\r\n") != NULL)
 		{
-			refer_refused(leg, psprintf("transfer header %d (\"%s\") has a bad name or value", i, name ? name : ""));
+			refer_refused(leg, a, psprintf("transfer header %d (\"%s\") has a bad name or value", i, name ? name : ""));
 			return;
 		}
 		wire = sip_header_wire_value(name, value);
 		if (strlen(wire) > HEADER_VALUE_MAX)
 		{
-			refer_refused(leg, psprintf("transfer header %s is %zu bytes long as sent; SIP header values are limited to %d bytes",
+			refer_refused(leg, a, psprintf("transfer header %s is %zu bytes long as sent; SIP header values are limited to %d bytes",
 										name, strlen(wire), HEADER_VALUE_MAX));
 			return;
 		}
@@ -196,8 +200,10 @@ sip_refer_connect_to_agent(SipLeg *leg, const SipAction *a)
 	}
 
 	leg->refer_sent = true;
-	if (a->tag)
-		leg->refer_tag = MemoryContextStrdup(leg->context, a->tag);
+	/* this REFER's tag (or none): the results of an earlier one carry theirs */
+	if (leg->refer_tag)
+		pfree(leg->refer_tag);
+	leg->refer_tag = a->tag ? MemoryContextStrdup(leg->context, a->tag) : NULL;
 	if (strcmp(send, "refer_to_header") == 0)
 	{
 		char	   *refer_to;
