@@ -226,8 +226,8 @@ BEGIN
         -- The nodes whose entry reads the call only from c (start, pause,
         -- play, end) leave their position unsaved: the next node, the wait
         -- or the end saves it, one UPDATE instead of one per node (each
-        -- UPDATE of a row inserted in the same transaction re-checks its
-        -- foreign keys and every CHECK of cc.calls).
+        -- UPDATE evaluates every CHECK of cc.calls, and re-checks the
+        -- foreign keys of a row inserted in the same transaction).
         unsaved := node->>'type' IN ('start', 'pause', 'play', 'end');
         IF NOT unsaved THEN
             UPDATE cc.calls SET flow_node = target, flow_position = pos WHERE id = call;

@@ -175,7 +175,7 @@ sip_refer_connect_to_agent(SipLeg *leg, const SipAction *a)
 		if (strlen(wire) > HEADER_VALUE_MAX)
 		{
 			refer_refused(leg, a, psprintf("transfer header %s is %zu bytes long as sent; SIP header values are limited to %d bytes",
-										name, strlen(wire), HEADER_VALUE_MAX));
+										   name, strlen(wire), HEADER_VALUE_MAX));
 			return;
 		}
 		if (strcmp(send, "custom_header") == 0)
