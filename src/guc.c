@@ -20,6 +20,7 @@ int			cc_rtp_port_min = 16384;
 int			cc_rtp_port_max = 32767;
 int			cc_media_workers = 1;
 int			cc_max_calls = 1000;
+int			cc_max_calls_per_second = 0;
 int			cc_rtp_timeout_s = 60;
 char	   *cc_media_dir = NULL;
 char	   *cc_recordings_dir = NULL;
@@ -121,6 +122,12 @@ cc_define_gucs(void)
 							NULL,
 							&cc_max_calls, 1000, 1, 100000,
 							PGC_POSTMASTER, 0, NULL, NULL, NULL);
+
+	DefineCustomIntVariable("cc.max_calls_per_second",
+							"Most new calls (INVITEs) cc sip admits per second, over all numbers; 0 for no limit.",
+							"Above it an INVITE gets 503 with Retry-After from cc sip at once, before any SQL; set it a little below what cc sip carries on this machine.",
+							&cc_max_calls_per_second, 0, 0, 100000,
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
 
 	DefineCustomIntVariable("cc.rtp_timeout_s",
 							"Seconds without RTP from an active peer before a media session reports rtp_timeout; 0 never.",

@@ -14,6 +14,7 @@ extern int	cc_rtp_port_min;
 extern int	cc_rtp_port_max;
 extern int	cc_media_workers;
 extern int	cc_max_calls;
+extern int	cc_max_calls_per_second;
 extern int	cc_rtp_timeout_s;
 extern char *cc_media_dir;
 extern char *cc_recordings_dir;

@@ -406,6 +406,50 @@ def test_8_number_limits_503_and_blacklist_603(cluster):
     assert r.ok, "an expired blacklist entry still refused the call: %r\n%s" % (r, r.logs())
 
 
+def test_8_admission_limit_sheds_new_calls_before_sql(cluster):
+    """(Line 8, and what users of a contact center expect besides the
+    per-number limits: a limit for the whole site.)  With
+    cc.max_calls_per_second = 1, set by a reload: a call takes the second's
+    one admission; a second INVITE within that second gets 503 with
+    Retry-After from cc sip itself (no call row, no call.refused: no SQL
+    decided it), and a sip.calls_shed event reports it.  Without the limit
+    the next call is admitted again."""
+    su.unblock(cluster)
+    if not cluster.one("SELECT count(*) FROM cc.trunks WHERE mode = 'peering' AND enabled"):
+        su.peering_trunk(cluster, "peer-admission")
+    flow = su.pause_flow(cluster, "pause-admission", 2)
+    su.number(cluster, "5558101", flow)
+    cluster.sql("ALTER SYSTEM SET cc.max_calls_per_second = 1")
+    cluster.sql("SELECT pg_reload_conf()")
+    time.sleep(1.5)  # cc sip rereads its configuration within a loop turn; the bucket is full
+    try:
+        import threading
+        first = {}
+        th = threading.Thread(target=lambda: first.setdefault("r", su.sipp(
+            cluster, "call_answered_remote_bye", extra=["-s", "5558101", "-key", "caller", "5550811"])))
+        th.start()
+        wait_until(lambda: cluster.one("SELECT count(*) FROM cc.calls WHERE caller = '5550811'") == 1,
+                   5, interval=0.02, what="the first call admitted")
+        r = su.sipp(cluster, "invite_refused_503", extra=["-s", "5558101", "-key", "caller", "5550812"])
+        assert r.ok, "the second INVITE within the second was not refused with 503: %r\n%s" % (r, r.logs())
+        assert "Retry-After:" in su.messages(r), "503 without Retry-After"
+        th.join(20)
+        assert first["r"].ok, first["r"].logs()
+        assert cluster.one("SELECT count(*) FROM cc.calls WHERE caller = '5550812'") == 0
+        assert cluster.one("SELECT count(*) FROM cc.events WHERE type = 'call.refused' "
+                           "AND data->>'caller' = '5550812'") == 0
+        shed = wait_until(lambda: cluster.one(
+            "SELECT data FROM cc.events WHERE type = 'sip.calls_shed' ORDER BY seq DESC LIMIT 1"),
+            10, what="a sip.calls_shed event")
+        assert shed["calls"] >= 1 and shed["max_calls_per_second"] == 1, shed
+    finally:
+        cluster.sql("ALTER SYSTEM RESET cc.max_calls_per_second")
+        cluster.sql("SELECT pg_reload_conf()")
+    time.sleep(1.0)
+    r = su.sipp(cluster, "call_answered_remote_bye", extra=["-s", "5558101", "-key", "caller", "5550813"])
+    assert r.ok, "a call after the limit was lifted: %r\n%s" % (r, r.logs())
+
+
 def test_3_outbound_through_a_trunk_answers_the_digest_challenge(cluster):
     """(Line 3, continued: trunks.)  A dial through a trunk goes to the
     trunk's address with the number as Request-URI user; the carrier's 401

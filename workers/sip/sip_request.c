@@ -8,6 +8,13 @@
  * JSON, asks cc.sip_request() in one transaction what to answer, and
  * answers after the commit.  If that transaction fails, every request of
  * the batch gets 500 with Retry-After: nothing waits forever.
+ *
+ * New calls are admitted at most cc.max_calls_per_second: a token bucket
+ * holding one second of calls, filled at that rate.  An INVITE above it gets
+ * 503 with Retry-After in the callback, before any SQL, so that a flood, or
+ * more calls than cc sip can carry, does not slow down the calls already in
+ * progress until they time out.  The refusals are reported as one
+ * sip.calls_shed event per housekeeping turn.
  */
 #include "postgres.h"
 
@@ -27,6 +34,7 @@
 #include <sofia-sip/msg_addr.h>
 #include <sofia-sip/url.h>
 
+#include "guc.h"
 #include "sip_calls.h"
 #include "sip_request.h"
 #include "sip_stack.h"
@@ -73,6 +81,11 @@ typedef struct StrangerEntry
 static HTAB *strangers = NULL;
 static SPIPlanPtr request_plan = NULL;
 
+/* The admission bucket of new calls (cc.max_calls_per_second). */
+static double admission_tokens = -1;	/* calls it admits now; < 0: not started */
+static int64 admission_at_us = 0;	/* when it was last filled */
+static uint64 calls_shed = 0;	/* INVITEs it refused, not reported yet */
+
 static SipIncoming *incoming_head = NULL;
 static SipIncoming **incoming_tail = &incoming_head;
 static MemoryContext batch_context = NULL;
@@ -88,6 +101,7 @@ static const char *method_name(nua_event_t event);
 static char *source_of(SipIncoming *req);
 static void limit_strangers(SipIncoming *batch);
 static void count_strangers(SipIncoming *batch);
+static bool admit_new_call(void);
 
 /*
  * sip_request_save runs inside the nua callback: it keeps the event for
@@ -96,8 +110,17 @@ static void count_strangers(SipIncoming *batch);
 void
 sip_request_save(nua_t *nua, nua_event_t event, nua_handle_t *nh)
 {
-	SipIncoming *req = calloc(1, sizeof(SipIncoming));
+	SipIncoming *req;
 
+	if (event == nua_i_invite && !admit_new_call())
+	{
+		calls_shed++;
+		nua_respond(nh, SIP_503_SERVICE_UNAVAILABLE, NUTAG_WITH_THIS(nua),
+					SIPTAG_RETRY_AFTER_STR("1"), TAG_END());
+		nua_handle_destroy(nh);
+		return;
+	}
+	req = calloc(1, sizeof(SipIncoming));
 	if (req == NULL || nua_save_event(nua, req->saved) == 0)
 	{
 		nua_respond(nh, SIP_503_SERVICE_UNAVAILABLE, NUTAG_WITH_THIS(nua),
@@ -110,6 +133,59 @@ sip_request_save(nua_t *nua, nua_event_t event, nua_handle_t *nh)
 	sip_work_queued++;
 	*incoming_tail = req;
 	incoming_tail = &req->next;
+}
+
+/*
+ * admit_new_call takes a call from the admission bucket; false when
+ * cc.max_calls_per_second is reached (0: no limit).  A lowered limit caps
+ * the bucket at the next call.
+ */
+static bool
+admit_new_call(void)
+{
+	int			rate = cc_max_calls_per_second;
+	struct timespec ts;
+	int64		now_us;
+
+	if (rate <= 0)
+	{
+		admission_tokens = -1;
+		return true;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now_us = (int64) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	if (admission_tokens < 0)
+		admission_tokens = rate;
+	else
+		admission_tokens = Min((double) rate, admission_tokens + (double) (now_us - admission_at_us) * rate / 1e6);
+	admission_at_us = now_us;
+	if (admission_tokens < 1.0)
+		return false;
+	admission_tokens -= 1.0;
+	return true;
+}
+
+/*
+ * sip_request_report_shed, inside a transaction: appends one sip.calls_shed
+ * event for the INVITEs refused by the admission limit since the last one.
+ */
+void
+sip_request_report_shed(void)
+{
+	Oid			types[2] = {INT8OID, INT4OID};
+	Datum		values[2];
+
+	if (calls_shed == 0)
+		return;
+	values[0] = Int64GetDatum((int64) calls_shed);
+	values[1] = Int32GetDatum(cc_max_calls_per_second);
+	if (SPI_execute_with_args("SELECT cc.event_append('sip.calls_shed', "
+							  "jsonb_build_object('calls', $1, 'max_calls_per_second', $2))",
+							  2, types, values, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "cc.event_append of sip.calls_shed failed");
+	elog(LOG, "cc sip: refused " UINT64_FORMAT " new calls above cc.max_calls_per_second = %d",
+		 calls_shed, cc_max_calls_per_second);
+	calls_shed = 0;
 }
 
 static const char *

@@ -10,5 +10,6 @@
 
 extern void sip_request_save(nua_t *nua, nua_event_t event, nua_handle_t *nh);
 extern void sip_request_process(void);
+extern void sip_request_report_shed(void);
 
 #endif

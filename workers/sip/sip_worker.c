@@ -117,12 +117,16 @@ reconcile_calls(void *arg)
 		elog(ERROR, "cc.calls_reconcile failed");
 }
 
-/* housekeeping removes expired registrations (a transaction every few seconds). */
+/*
+ * housekeeping removes expired registrations and reports the calls the
+ * admission limit refused (a transaction every few seconds).
+ */
 static void
 housekeeping(void *arg)
 {
 	if (SPI_execute("SELECT cc.registrations_expire()", false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "cc.registrations_expire failed");
+	sip_request_report_shed();
 }
 
 /*
