@@ -72,7 +72,7 @@ def main():
         logdir = tempfile.mkdtemp(prefix="sipp.rate.", dir=harness.WORK_ROOT)
         screen = os.path.join(logdir, "screen.log")
         cmd = ["sipp", "-sf", harness.scenario_path("call_answered_remote_bye"), "-t", "u1",
-               "-i", "127.0.0.1", "-p", str(harness.free_port()), "-mp", str(harness.free_port()),
+               "-i", "127.0.0.1", "-p", str(harness.free_port()), "-mp", str(harness.sipp_media_port()),
                "-s", "5550200", "-key", "caller", "5550100",
                "-r", str(opts.rate), "-rp", "1000", "-m", str(total), "-l", str(opts.rate * 20),
                "-timeout", "%ds" % (opts.seconds + 60), "-nostdin",

@@ -96,6 +96,15 @@ def free_port_range(count, lo=30000, hi=32700):
     raise RuntimeError("no free port range of %d" % count)
 
 
+def sipp_media_port():
+    """sipp_media_port returns an even port for sipp's -mp.  sipp binds it
+    and the port two above (its video RTP); the four ports from it are kept
+    from every later caller of free_port and free_port_range in this
+    process, so that sipps started together never collide (a port merely
+    free when asked was taken by the video socket of another caller)."""
+    return free_port_range(4, lo=40000, hi=50000)[0]
+
+
 def wait_until(fn, timeout=10.0, interval=0.1, what=None):
     """wait_until calls fn until it returns something true and returns that;
     past timeout seconds it raises AssertionError naming what it waited for.
@@ -575,7 +584,7 @@ def _sipp_cmd(scenario, remote, transport, local_port, extra, logdir, calls,
               timeout):
     cmd = ["sipp", "-sf", scenario_path(scenario),
            "-t", transport, "-i", "127.0.0.1", "-p", str(local_port),
-           "-mp", str(free_port()),
+           "-mp", str(sipp_media_port()),
            "-m", str(calls), "-timeout", "%ds" % timeout, "-timeout_error",
            "-nostdin", "-trace_err", "-error_file", os.path.join(logdir, "errors.log"),
            "-trace_msg", "-message_file", os.path.join(logdir, "messages.log")]

@@ -477,7 +477,7 @@ class Caller:
 
     def __init__(self, cluster, number, scenario, timeout=120):
         self.logdir = tempfile.mkdtemp(prefix="sipp.media.", dir=harness.WORK_ROOT)
-        self.media_port = harness.free_port(40000, 50000) & ~1
+        self.media_port = harness.sipp_media_port()
         self.cmd = ["sipp", "-sf", scenario, "-t", "u1", "-i", "127.0.0.1",
                     "-p", str(harness.free_port()), "-mp", str(self.media_port),
                     "-s", number, "-m", "1", "-timeout", "%ds" % timeout, "-timeout_error",

@@ -84,17 +84,6 @@ _WAIT_OR_HANGUP = """  <recv request="INFO" optional="true" next="hangup"/>
 """
 
 
-def media_port():
-    """media_port returns a port for sipp's -mp: sipp binds it and the one
-    two above (its video RTP), so both must be free."""
-    for _ in range(200):
-        p = harness.free_port(40000, 50000)
-        if harness._port_free(p + 2):
-            harness._taken.add(p + 2)
-            return p
-    raise RuntimeError("no free pair of media ports")
-
-
 def _write(xml, prefix):
     os.makedirs(harness.WORK_ROOT, exist_ok=True)
     fd, path = tempfile.mkstemp(prefix=prefix, suffix=".xml", dir=harness.WORK_ROOT)
@@ -237,7 +226,7 @@ class Party:
 
     def _sipp(self, scenario, timeout_s, extra=()):
         return ["sipp", "-sf", scenario, "-t", "u1", "-i", "127.0.0.1", "-p", str(self.port),
-                "-mp", str(media_port()), "-m", "1", "-timeout", "%ds" % timeout_s,
+                "-mp", str(harness.sipp_media_port()), "-m", "1", "-timeout", "%ds" % timeout_s,
                 "-timeout_error", "-nostdin", "-trace_err",
                 "-error_file", os.path.join(self.logdir, "errors.log"),
                 "-trace_msg", "-message_file", os.path.join(self.logdir, "messages.log")] + list(extra)
@@ -356,7 +345,7 @@ def _sipp_run(cluster, scenario, keys=None, extra=(), name=None, timeout=15):
     """_sipp_run runs a scenario of test/sipp against the cluster in the foreground."""
     logdir = tempfile.mkdtemp(prefix="sipp.%s." % (name or scenario), dir=harness.WORK_ROOT)
     cmd = ["sipp", "-sf", harness.scenario_path(scenario), "-t", "u1", "-i", "127.0.0.1",
-           "-p", str(harness.free_port()), "-mp", str(media_port()), "-m", "1",
+           "-p", str(harness.free_port()), "-mp", str(harness.sipp_media_port()), "-m", "1",
            "-timeout", "%ds" % timeout, "-timeout_error", "-nostdin", "-trace_err",
            "-error_file", os.path.join(logdir, "errors.log"),
            "-trace_msg", "-message_file", os.path.join(logdir, "messages.log")]

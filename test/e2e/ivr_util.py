@@ -184,7 +184,7 @@ class IvrCall:
         self.scenario = uac(self.peer.port, steps, caller)
         self.logdir = tempfile.mkdtemp(prefix="sipp.ivr.", dir=harness.WORK_ROOT)
         cmd = ["sipp", "-sf", self.scenario, "-inf", self.scenario + ".csv", "-t", "u1", "-i", "127.0.0.1",
-               "-p", str(harness.free_port()), "-mp", str(harness.free_port(40000, 50000) & ~1), "-s", number, "-m", "1",
+               "-p", str(harness.free_port()), "-mp", str(harness.sipp_media_port()), "-s", number, "-m", "1",
                "-timeout", "%ds" % timeout, "-timeout_error", "-nostdin",
                "-trace_err", "-error_file", os.path.join(self.logdir, "errors.log"),
                "-trace_msg", "-message_file", os.path.join(self.logdir, "messages.log"),

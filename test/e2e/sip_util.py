@@ -66,7 +66,7 @@ def sipp(cluster, scenario, local_ip="127.0.0.1", port=None, keys=None, extra=()
     os.makedirs(harness.WORK_ROOT, exist_ok=True)
     logdir = tempfile.mkdtemp(prefix="sipp.%s." % (name or scenario), dir=harness.WORK_ROOT)
     cmd = ["sipp", "-sf", harness.scenario_path(scenario), "-t", transport,
-           "-i", local_ip, "-p", str(port or harness.free_port()), "-mp", str(harness.free_port()),
+           "-i", local_ip, "-p", str(port or harness.free_port()), "-mp", str(harness.sipp_media_port()),
            "-m", str(calls), "-timeout", "%ds" % timeout, "-timeout_error", "-nostdin",
            "-trace_err", "-error_file", os.path.join(logdir, "errors.log"),
            "-trace_msg", "-message_file", os.path.join(logdir, "messages.log")]

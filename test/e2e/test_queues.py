@@ -117,7 +117,7 @@ class Callers:
         self.logdir = tempfile.mkdtemp(prefix="sipp.callers.%s." % prefix, dir=harness.WORK_ROOT)
         self.prefix = prefix
         cmd = ["sipp", "-sf", harness.scenario_path("queue_caller"), "-t", "u1", "-i", "127.0.0.1",
-               "-p", str(harness.free_port()), "-mp", str(harness.free_port()),
+               "-p", str(harness.free_port()), "-mp", str(harness.sipp_media_port()),
                "-s", digits, "-m", str(calls), "-r", str(rate), "-l", str(calls),
                "-key", "caller", prefix, "-key", "rtp_port", str(rtp_port or harness.free_port()),
                "-timeout", "%ds" % timeout, "-timeout_error", "-nostdin",
