@@ -57,20 +57,20 @@ def cpu_seconds(pid):
 
 
 def machine_cpu_times():
-    """machine_cpu_times is (busy, steal, total) CPU time of the whole machine so
-    far, in clock ticks (the "cpu" line of /proc/stat); the other benchmarks
-    import it.  Steal is the time the hypervisor gave this VM's vCPUs to
-    others: on a VM it is where a late tick or a slow minute can come from."""
+    """machine_cpu_times is (steal, total) CPU time of the whole machine so
+    far, in clock ticks (the first eight fields of the "cpu" line of
+    /proc/stat); the other benchmarks import it.  Steal is the time the
+    hypervisor gave this VM's vCPUs to others: on a VM it is where a late
+    tick or a slow minute can come from."""
     with open("/proc/stat") as f:
-        user, nice, system, idle, iowait, irq, softirq, steal = (int(v) for v in f.readline().split()[1:9])
-    busy = user + nice + system + irq + softirq
-    return busy, steal, busy + idle + iowait + steal
+        ticks = [int(v) for v in f.readline().split()[1:9]]
+    return ticks[7], sum(ticks)
 
 
 def steal_percent(before, after):
     """steal_percent is the steal time between two machine_cpu_times(), as a
     percentage of all the machine's CPU time in that span."""
-    return 100.0 * (after[1] - before[1]) / max(1, after[2] - before[2])
+    return 100.0 * (after[0] - before[0]) / max(1, after[1] - before[1])
 
 
 def percentile(sorted_values, p):
