@@ -210,3 +210,19 @@ SELECT cc.event_append('test.large', jsonb_build_object('text', repeat('abc', 50
 SELECT cc.event_append('test.large', '{"n": 1e9000}') > 0 AS long_number_appended;
 SELECT count(*) FROM cc.events WHERE type = 'test.large';
 ROLLBACK;
+-- The notification of an event (cc.event_notification, what the trigger
+-- sends on cc_events): seq, type, at, the ids that are set, and data while
+-- its text is at most 4000 bytes; valid JSON whatever the data holds.
+SELECT cc.event_notification(jsonb_populate_record(NULL::cc.events, jsonb_build_object(
+           'id', '00000000-0000-0000-0000-0000000000aa', 'seq', 41, 'at', '2026-11-24 08:00:00.123456+00',
+           'type', 'leg.answered', 'site', 'local', 'call_id', '00000000-0000-0000-0000-000000000001',
+           'leg_id', '00000000-0000-0000-0000-000000000002',
+           'data', jsonb_build_object('code', 200, 'say', E'quote " and \\ and \u00e9\n')))) AS notification;
+SELECT cc.event_notification(jsonb_populate_record(NULL::cc.events, jsonb_build_object(
+           'seq', 42, 'at', '2026-11-24 08:00:01+00', 'type', 'agent.state_changed',
+           'agent_id', '00000000-0000-0000-0000-0000000000b1', 'data', '{}'::jsonb))) AS notification;
+SELECT n::jsonb ? 'data' AS has_data, octet_length(n) AS bytes
+  FROM (SELECT cc.event_notification(jsonb_populate_record(NULL::cc.events, jsonb_build_object(
+                   'seq', 43, 'at', '2026-11-24 08:00:02+00', 'type', 'test.large',
+                   'data', jsonb_build_object('text', repeat('x', size))))) AS n
+          FROM unnest(ARRAY[3988, 3989]) AS size) AS x;   -- {"text": "x..."} is 4000 and 4001 bytes

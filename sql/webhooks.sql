@@ -13,6 +13,23 @@ SELECT t AS type, p AS patterns, cc.event_type_matches(t, p::text[]) AS matches
                ('call.ended', '{call.answered}'), ('callback.created', '{call.*}'), ('cdr.created', '{cdr}'),
                ('cdrx.created', '{cdr}'), ('leg.answered', '{call.*,leg.answered}')) AS x (t, p);
 
+-- The events trigger keeps the enabled webhooks' patterns in a cache of
+-- its backend; every change of cc.webhooks reaches it before the next
+-- event of the transaction that made it.
+BEGIN;
+SELECT cc.event_append('test.before', '{}') > 0 AS appended;   -- the cache is read: no webhook
+INSERT INTO cc.webhooks (id, name, url, event_types)
+VALUES ('00000000-0000-0000-0000-00000000000c', 'cache', 'http://127.0.0.1:9/cache', '{test.*}');
+SELECT cc.event_append('test.added', '{}') > 0 AS appended;
+UPDATE cc.webhooks SET enabled = false WHERE id = '00000000-0000-0000-0000-00000000000c';
+SELECT cc.event_append('test.disabled', '{}') > 0 AS appended;
+UPDATE cc.webhooks SET enabled = true, event_types = '{call.*}' WHERE id = '00000000-0000-0000-0000-00000000000c';
+SELECT cc.event_append('test.other_types', '{}') > 0 AS appended;
+UPDATE cc.webhooks SET event_types = '{test}' WHERE id = '00000000-0000-0000-0000-00000000000c';
+SELECT cc.event_append('test.domain', '{}') > 0 AS appended;
+SELECT event_type, state FROM cc.webhook_outbox WHERE webhook_id = '00000000-0000-0000-0000-00000000000c' ORDER BY event_seq;
+ROLLBACK;
+
 -- Subscriptions cc http could not use are refused, naming the bad value.
 INSERT INTO cc.webhooks (name, url, event_types) VALUES ('bad', 'http://127.0.0.1:9/', '{Call.Ended}');
 INSERT INTO cc.webhooks (name, url, event_types) VALUES ('bad', 'http://127.0.0.1:9/', '{call.}');

@@ -23,25 +23,11 @@ ON CONFLICT (key) DO NOTHING;
 -- cc.event_type_matches says whether an event type matches a subscription's
 -- patterns: '*' (everything), an exact type ('call.ended'), a prefix
 -- ('call.*': call.ended, call.state_changed, ...) or a bare domain ('cdr'
--- is 'cdr.*').
+-- is 'cdr.*').  In C (src/events_announce.c), where the events trigger
+-- uses the same rule on its cache of the enabled webhooks' patterns.
 CREATE FUNCTION cc.event_type_matches(type text, patterns text[]) RETURNS boolean
-LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
-AS $$
-DECLARE
-    p text;
-BEGIN
-    -- PL/pgSQL, not SQL: a SQL function with a subquery is not inlined and
-    -- would be planned again at every event
-    FOREACH p IN ARRAY coalesce(patterns, '{}') LOOP
-        IF p = '*' OR p = type
-           OR (right(p, 2) = '.*' AND starts_with(type, left(p, -1)))
-           OR (strpos(p, '.') = 0 AND starts_with(type, p || '.')) THEN
-            RETURN true;
-        END IF;
-    END LOOP;
-    RETURN false;
-END;
-$$;
+AS 'MODULE_PATHNAME', 'cc_event_type_matches'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION cc.event_type_matches(text, text[]) IS
     'Whether an event type matches any pattern: * (all), an exact type (call.ended), a prefix (call.*) or a bare domain (cdr = cdr.*).';
 
@@ -106,39 +92,24 @@ $$;
 COMMENT ON FUNCTION cc.event_payload(cc.events) IS
     'The JSON body a webhook receives for an event: id, seq, type, at, site, the ids that apply, data.';
 
--- cc.events_announce is the only trigger on cc.events: an event costs one
--- trigger call, not one per duty (three separate triggers cost about 30 us
--- per event, this one about 16 us; a call appends some sixteen events).
--- No SET clause either: names are schema-qualified, and a SET would save
--- and restore search_path at every event.
-CREATE FUNCTION cc.events_announce() RETURNS trigger
+-- cc.event_deliver queues an event for every enabled webhook whose
+-- event_types match it.  Not SECURITY DEFINER: whoever may insert an event
+-- (the owner, the workers, the SECURITY DEFINER functions) may queue its
+-- deliveries.
+CREATE FUNCTION cc.event_deliver(e cc.events) RETURNS void
 LANGUAGE plpgsql
 AS $$
 DECLARE
     w       record;
-    key     uuid := coalesce(NEW.call_id, NEW.agent_id);
+    key     uuid := coalesce(e.call_id, e.agent_id);
     payload jsonb;
     id      uuid;
     state   text;
 BEGIN
-    -- 1. NOTIFY cc_events: the ids that apply, and the data unless large (a
-    -- payload must stay under 8000 bytes).  The data's text is what counts:
-    -- its stored size says nothing of it (compressed, or a number such as
-    -- 1e9000 is a few bytes stored and 9,001 characters as text)
-    PERFORM pg_catalog.pg_notify('cc_events', (pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
-                'seq', NEW.seq, 'type', NEW.type, 'at', NEW.at,
-                'call_id', NEW.call_id, 'leg_id', NEW.leg_id, 'agent_id', NEW.agent_id,
-                'queue_id', NEW.queue_id, 'command_id', NEW.command_id))
-            || CASE WHEN pg_catalog.octet_length(NEW.data::text) <= 4000
-                    THEN pg_catalog.jsonb_build_object('data', NEW.data) ELSE '{}' END)::text);
-
-    -- 2. a delivery to every enabled webhook whose event_types match.  Not
-    -- SECURITY DEFINER: whoever may insert an event (the owner, the
-    -- workers, the SECURITY DEFINER functions) may queue its deliveries.
     FOR w IN SELECT h.id FROM cc.webhooks AS h
-              WHERE h.enabled AND cc.event_type_matches(NEW.type, h.event_types)
+              WHERE h.enabled AND cc.event_type_matches(e.type, h.event_types)
     LOOP
-        payload := coalesce(payload, cc.event_payload(NEW));
+        payload := coalesce(payload, cc.event_payload(e));
         id := pg_catalog.gen_random_uuid();
         -- behind an unfinished delivery of the same call (else agent): wait
         state := CASE WHEN key IS NOT NULL AND EXISTS (
@@ -148,21 +119,46 @@ BEGIN
                       THEN 'waiting' ELSE 'pending' END;
         INSERT INTO cc.webhook_outbox (id, idempotency_key, webhook_id, event_id, event_seq, event_type, call_id,
                                        order_key, payload, state)
-        VALUES (id, id::text, w.id, NEW.id, NEW.seq, NEW.type, NEW.call_id, key, payload, state);
+        VALUES (id, id::text, w.id, e.id, e.seq, e.type, e.call_id, key, payload, state);
     END LOOP;
-
-    -- 3. a self-service flow that reached its end hands the caller back
-    -- (134_call_control_events.sql)
-    IF NEW.type = 'flow.ended' AND NEW.data->>'reason' = 'self_service_done' THEN
-        PERFORM cc.self_service_on_flow_done(NEW);
-    END IF;
-    RETURN NULL;
 END;
 $$;
+COMMENT ON FUNCTION cc.event_deliver(cc.events) IS
+    'Queues a delivery of an event to every enabled webhook whose event_types match (pending, or waiting when an earlier delivery of the same call, else agent, to that webhook is not finished). Called by the events trigger.';
+
+-- cc.event_notification is the payload of an event's cc_events
+-- notification: seq, type, at, the ids that are set, and data when its
+-- text is at most 4000 bytes (a payload must stay under 8000 bytes; the
+-- data's text is what counts, its stored size says nothing of it).
+CREATE FUNCTION cc.event_notification(e cc.events) RETURNS text
+AS 'MODULE_PATHNAME', 'cc_event_notification'
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION cc.event_notification(cc.events) IS
+    'The cc_events notification of an event: a JSON object with seq, type, at, the ids that are set, and data unless its text is above 4000 bytes.';
+
+-- cc.events_announce is the only trigger on cc.events, in C
+-- (src/events_announce.c): a call appends some sixteen events, and in
+-- PL/pgSQL this trigger was a tenth of cc sip's CPU per call.  It sends the
+-- notification, calls cc.event_deliver only when an enabled webhook's
+-- patterns match the type (the patterns are cached per backend;
+-- cc.webhooks_changed invalidates them), and hands a caller back when a
+-- self-service flow ends (cc.self_service_on_flow_done,
+-- 134_call_control_events.sql).
+CREATE FUNCTION cc.events_announce() RETURNS trigger
+AS 'MODULE_PATHNAME', 'cc_events_announce'
+LANGUAGE C;
 COMMENT ON FUNCTION cc.events_announce() IS
-    'Trigger (the only one on cc.events): announces each new event on channel cc_events with a compact JSON payload (seq, type, at, the ids; data unless above 4000 bytes), queues a delivery to every enabled webhook whose event_types match (pending, or waiting when an earlier delivery of the same call, else agent, to that webhook is not finished), and hands a caller back when a self-service flow ends (cc.self_service_on_flow_done).';
+    'Trigger (the only one on cc.events): announces each new event on channel cc_events (payload: cc.event_notification), queues its webhook deliveries (cc.event_deliver) when an enabled webhook subscribes to its type, and hands a caller back when a self-service flow ends (cc.self_service_on_flow_done).';
 CREATE TRIGGER events_announce AFTER INSERT ON cc.events
     FOR EACH ROW EXECUTE FUNCTION cc.events_announce();
+
+CREATE FUNCTION cc.webhooks_changed() RETURNS trigger
+AS 'MODULE_PATHNAME', 'cc_webhooks_changed'
+LANGUAGE C;
+COMMENT ON FUNCTION cc.webhooks_changed() IS
+    'Trigger: any change of cc.webhooks invalidates every backend''s cache of the enabled webhooks'' patterns (read by cc.events_announce) when it commits.';
+CREATE TRIGGER webhooks_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON cc.webhooks
+    FOR EACH STATEMENT EXECUTE FUNCTION cc.webhooks_changed();
 
 CREATE FUNCTION cc.http_notify() RETURNS trigger
 LANGUAGE plpgsql
