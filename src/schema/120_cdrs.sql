@@ -208,6 +208,11 @@ DECLARE
     setup_end  timestamptz;
     last_agent cc.agents;
     survey     jsonb;
+    queue      uuid;
+    other_legs boolean;     -- legs besides the customer's
+    queued     boolean;     -- queue entries
+    offered    boolean;
+    recorded   boolean;
 BEGIN
     SELECT * INTO c FROM cc.calls WHERE id = call;
     IF NOT FOUND THEN
@@ -221,25 +226,38 @@ BEGIN
      ORDER BY l.created_at LIMIT 1;
     a_at := cc.ms_trunc(coalesce(cust.answered_at, c.answered_at));
 
+    -- What else the call had, in one query: the queries below that would
+    -- find nothing are skipped (a CDR is written at the end of every call,
+    -- and most calls never reach a queue, an agent or a recording).
+    SELECT EXISTS (SELECT 1 FROM cc.legs AS l WHERE l.call_id = call AND l.kind <> 'customer'),
+           EXISTS (SELECT 1 FROM cc.queue_entries AS e WHERE e.call_id = call),
+           EXISTS (SELECT 1 FROM cc.offers AS o WHERE o.call_id = call),
+           EXISTS (SELECT 1 FROM cc.recordings AS r WHERE r.call_id = call)
+      INTO other_legs, queued, offered, recorded;
+
     IF c.direction = 'inbound' THEN
         -- the human side: agents and external parties the call was put through to
-        SELECT * INTO human FROM cc.legs AS l
-         WHERE l.call_id = call AND l.kind IN ('agent', 'external') AND l.answered_at IS NOT NULL
-         ORDER BY l.answered_at LIMIT 1;
-        IF FOUND THEN
+        IF other_legs THEN
+            SELECT * INTO human FROM cc.legs AS l
+             WHERE l.call_id = call AND l.kind IN ('agent', 'external') AND l.answered_at IS NOT NULL
+             ORDER BY l.answered_at LIMIT 1;
+        END IF;
+        IF human.id IS NOT NULL THEN
             t_at := cc.ms_trunc(coalesce(c.connected_at, human.answered_at));
             r_at := cc.ms_trunc(coalesce(human.ringing_at, human.created_at));
             r_end := t_at;
             SELECT cc.ms_trunc(max(coalesce(l.ended_at, c.ended_at, now()))) INTO te_at FROM cc.legs AS l
              WHERE l.call_id = call AND l.kind IN ('agent', 'consult', 'external') AND l.answered_at IS NOT NULL;
         ELSE
-            SELECT * INTO human FROM cc.legs AS l
-             WHERE l.call_id = call AND l.kind IN ('agent', 'external')
-             ORDER BY l.created_at DESC LIMIT 1;
-            IF FOUND THEN
+            IF other_legs THEN
+                SELECT * INTO human FROM cc.legs AS l
+                 WHERE l.call_id = call AND l.kind IN ('agent', 'external')
+                 ORDER BY l.created_at DESC LIMIT 1;
+            END IF;
+            IF human.id IS NOT NULL THEN
                 r_at := cc.ms_trunc(coalesce(human.ringing_at, human.created_at));
                 r_end := cc.ms_trunc(coalesce(human.ended_at, c.ended_at, now()));
-            ELSE
+            ELSIF offered THEN
                 -- an offer without a leg (a phone that was never dialled) still rang
                 SELECT cc.ms_trunc(o.offered_at), cc.ms_trunc(coalesce(o.decided_at, c.ended_at, now()))
                   INTO r_at, r_end
@@ -273,11 +291,13 @@ BEGIN
         ring_mr := tstzmultirange(tstzrange(r_at, r_end)) - talk_mr;
     END IF;
 
-    SELECT cc.ms_trunc(min(q.entered_at)), coalesce(range_agg(tstzrange(q.lo, greatest(q.hi, q.lo))), '{}')
-      INTO q_at, queue_mr
-      FROM (SELECT greatest(cc.ms_trunc(e.entered_at), s_at) AS lo, e.entered_at,
-                   least(cc.ms_trunc(coalesce(e.left_at, c.ended_at, now())), e_at) AS hi
-              FROM cc.queue_entries AS e WHERE e.call_id = call AND e.entered_at <= e_at) AS q;
+    IF queued THEN
+        SELECT cc.ms_trunc(min(q.entered_at)), coalesce(range_agg(tstzrange(q.lo, greatest(q.hi, q.lo))), '{}')
+          INTO q_at, queue_mr
+          FROM (SELECT greatest(cc.ms_trunc(e.entered_at), s_at) AS lo, e.entered_at,
+                       least(cc.ms_trunc(coalesce(e.left_at, c.ended_at, now())), e_at) AS hi
+                  FROM cc.queue_entries AS e WHERE e.call_id = call AND e.entered_at <= e_at) AS q;
+    END IF;
     q_at := cc.time_clamp(q_at, s_at, e_at);
     queue_mr := queue_mr * whole - ring_mr - talk_mr;
 
@@ -304,13 +324,18 @@ BEGIN
     END IF;
 
     -- who talked
-    SELECT coalesce(array_agg(x.agent_id ORDER BY x.first_at), '{}') INTO d.agent_ids
-      FROM (SELECT l.agent_id, min(l.answered_at) AS first_at FROM cc.legs AS l
-             WHERE l.call_id = call AND l.agent_id IS NOT NULL AND l.answered_at IS NOT NULL
-               AND l.kind IN ('agent', 'consult')
-             GROUP BY l.agent_id) AS x;
-    SELECT * INTO last_agent FROM cc.agents AS a
-     WHERE a.id = coalesce(c.agent_id, d.agent_ids[cardinality(d.agent_ids)]);
+    d.agent_ids := '{}';
+    IF other_legs THEN
+        SELECT coalesce(array_agg(x.agent_id ORDER BY x.first_at), '{}') INTO d.agent_ids
+          FROM (SELECT l.agent_id, min(l.answered_at) AS first_at FROM cc.legs AS l
+                 WHERE l.call_id = call AND l.agent_id IS NOT NULL AND l.answered_at IS NOT NULL
+                   AND l.kind IN ('agent', 'consult')
+                 GROUP BY l.agent_id) AS x;
+    END IF;
+    IF coalesce(c.agent_id, d.agent_ids[cardinality(d.agent_ids)]) IS NOT NULL THEN
+        SELECT * INTO last_agent FROM cc.agents AS a
+         WHERE a.id = coalesce(c.agent_id, d.agent_ids[cardinality(d.agent_ids)]);
+    END IF;
     IF last_agent.id IS NOT NULL THEN
         d.last_agent_id := last_agent.id;
         d.last_agent_name := last_agent.name;
@@ -325,9 +350,11 @@ BEGIN
     END IF;
 
     -- the survey: the last survey choice with a key is the satisfaction
-    SELECT ch INTO survey FROM jsonb_array_elements(c.choices) WITH ORDINALITY AS x (ch, n)
-     WHERE ch->>'kind' = 'survey' AND coalesce(ch->>'key', '') ~ '^[0-9*#]$'
-     ORDER BY n DESC LIMIT 1;
+    IF c.choices IS DISTINCT FROM '[]' THEN
+        SELECT ch INTO survey FROM jsonb_array_elements(c.choices) WITH ORDINALITY AS x (ch, n)
+         WHERE ch->>'kind' = 'survey' AND coalesce(ch->>'key', '') ~ '^[0-9*#]$'
+         ORDER BY n DESC LIMIT 1;
+    END IF;
     d.survey_triggered := survey IS NOT NULL
         OR jsonb_path_exists(c.choices, '$[*] ? (@.kind == "survey")')
         OR c.survey_entered_at IS NOT NULL;
@@ -360,27 +387,32 @@ BEGIN
     d.total_ms := cc.ms_of(whole);
     d.ivr_ms := d.total_ms - d.setup_ms - d.queue_ms - d.ring_ms - d.talk_ms;
     d.hold_ms := least(cc.ms_of(hold_mr), d.talk_ms);
-    SELECT q.id, q.name INTO d.queue_id, d.queue_name FROM cc.queues AS q
-     WHERE q.id = coalesce(c.queue_id, (SELECT e.queue_id FROM cc.queue_entries AS e WHERE e.call_id = call
-                                         ORDER BY e.entered_at DESC LIMIT 1));
-    IF d.queue_id IS NULL THEN
-        -- the queue row is gone: keep the id
-        d.queue_id := coalesce(c.queue_id, (SELECT e.queue_id FROM cc.queue_entries AS e WHERE e.call_id = call
-                                             ORDER BY e.entered_at DESC LIMIT 1));
+    queue := c.queue_id;
+    IF queue IS NULL AND queued THEN
+        SELECT e.queue_id INTO queue FROM cc.queue_entries AS e WHERE e.call_id = call
+         ORDER BY e.entered_at DESC LIMIT 1;
+    END IF;
+    IF queue IS NOT NULL THEN
+        d.queue_id := queue;    -- kept when the queue row is gone
+        SELECT q.name INTO d.queue_name FROM cc.queues AS q WHERE q.id = queue;
     END IF;
     d.flow_id := c.flow_id;
-    SELECT v.version INTO d.flow_version FROM cc.flow_versions AS v WHERE v.id = c.flow_version_id;
+    IF c.flow_version_id IS NOT NULL THEN
+        SELECT v.version INTO d.flow_version FROM cc.flow_versions AS v WHERE v.id = c.flow_version_id;
+    END IF;
     SELECT k.campaign_id INTO d.campaign_id FROM cc.campaign_contacts AS k WHERE k.last_call_id = call LIMIT 1;
     d.parent_call_id := c.parent_call_id;
     d.hangup_side := c.hangup_side;
     d.end_cause := c.end_cause;
     d.menu_choices := c.choices;
     d.custom_data := c.custom_data;
-    SELECT r.id INTO d.voicemail_recording_id FROM cc.recordings AS r
-     WHERE r.call_id = call AND r.kind = 'voicemail' ORDER BY r.started_at DESC LIMIT 1;
-    SELECT coalesce(array_agg(r.id ORDER BY r.started_at), '{}') INTO d.recording_ids
-      FROM cc.recordings AS r WHERE r.call_id = call AND r.kind = 'call';
-    d.agent_ids := coalesce(d.agent_ids, '{}');
+    d.recording_ids := '{}';
+    IF recorded THEN
+        SELECT r.id INTO d.voicemail_recording_id FROM cc.recordings AS r
+         WHERE r.call_id = call AND r.kind = 'voicemail' ORDER BY r.started_at DESC LIMIT 1;
+        SELECT coalesce(array_agg(r.id ORDER BY r.started_at), '{}') INTO d.recording_ids
+          FROM cc.recordings AS r WHERE r.call_id = call AND r.kind = 'call';
+    END IF;
     d.created_at := now();
     RETURN d;
 END;
