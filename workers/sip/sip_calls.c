@@ -127,6 +127,7 @@ leg_timer_fired(su_root_magic_t *magic, su_timer_t *timer, su_timer_arg_t *arg)
 	char		q1[256];
 
 	leg->waiting = false;
+	sip_legs_mark_ready();
 	if (leg->wait_tag != NULL)
 		sip_leg_event(leg, false, "{\"type\":\"wait_done\",\"tag\":%s}",
 					  sip_json_quote(leg->wait_tag, q1, sizeof(q1)));
@@ -577,9 +578,9 @@ sip_calls_process(void)
 		nua_destroy_event(r->saved);
 		free(r);
 	}
-	sip_legs_foreach_live(run_if_ready);
+	sip_legs_foreach_ready(run_if_ready);
 	sip_legs_report();
-	sip_legs_foreach_live(run_if_ready);
+	sip_legs_foreach_ready(run_if_ready);
 }
 
 /*
@@ -592,7 +593,7 @@ sip_calls_process(void)
 void
 sip_calls_run_ready(void)
 {
-	sip_legs_foreach_live(run_if_ready);
+	sip_legs_foreach_ready(run_if_ready);
 }
 
 /* hangup_at_shutdown is sip_calls_shutdown's work on one leg. */

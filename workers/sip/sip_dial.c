@@ -224,6 +224,7 @@ sip_dial_cancel(SipLeg *leg)
 		}
 	}
 	leg->dial_dirty = true;
+	sip_legs_mark_ready();
 }
 
 /*
@@ -288,12 +289,14 @@ sip_dial_callback(nua_event_t event, int status, char const *phrase,
 					fork->contact = strdup(buf);
 				}
 				leg->dial_dirty = true;
+				sip_legs_mark_ready();
 			}
 			else if (status >= 300)
 			{
 				fork->status = status;
 				strlcpy(fork->phrase, phrase ? phrase : "", sizeof(fork->phrase));
 				leg->dial_dirty = true;
+				sip_legs_mark_ready();
 			}
 			break;
 
@@ -311,6 +314,7 @@ sip_dial_callback(nua_event_t event, int status, char const *phrase,
 						strlcpy(fork->phrase, phrase ? phrase : "", sizeof(fork->phrase));
 					}
 					leg->dial_dirty = true;
+					sip_legs_mark_ready();
 				}
 			}
 			break;

@@ -241,6 +241,36 @@ sip_legs_foreach_live(void (*fn) (SipLeg *leg))
 			fn(entry->leg);
 }
 
+/*
+ * Whether a leg may have work for the loop since the last
+ * sip_legs_foreach_ready: new actions, the end of a wait, a fork that
+ * changed.  The loop looks for ready legs three times a turn; with a few
+ * hundred calls in progress, scanning them all each time was about 2 % of
+ * cc sip's CPU, for turns where nothing had changed.
+ */
+static bool legs_may_be_ready = false;
+
+/* sip_legs_mark_ready: something made a leg ready (see legs_may_be_ready). */
+void
+sip_legs_mark_ready(void)
+{
+	legs_may_be_ready = true;
+}
+
+/*
+ * sip_legs_foreach_ready calls fn for every live leg if one may be ready
+ * since the last call.  What fn (or anything during the scan) makes ready
+ * is marked again and seen by the next call.
+ */
+void
+sip_legs_foreach_ready(void (*fn) (SipLeg *leg))
+{
+	if (!legs_may_be_ready)
+		return;
+	legs_may_be_ready = false;
+	sip_legs_foreach_live(fn);
+}
+
 /* free_leg lets go of everything a leg holds: handles, timers, media, memory. */
 static void
 free_leg(SipLeg *leg)
@@ -310,6 +340,7 @@ give_actions(SipLeg *leg, SipAction *actions, int n)
 	leg->wait_tag = NULL;
 	if (leg->timer)
 		su_timer_reset(leg->timer);
+	sip_legs_mark_ready();
 }
 
 /*

@@ -91,6 +91,8 @@ extern void sip_legs_init(void);
 extern void sip_legs_apply(SipLeg *default_leg, SipAction *actions, int n, int *missing, const char **missing_leg);
 extern void sip_legs_report(void);
 extern void sip_legs_foreach_live(void (*fn) (SipLeg *leg));
+extern void sip_legs_mark_ready(void);
+extern void sip_legs_foreach_ready(void (*fn) (SipLeg *leg));
 extern MemoryContext sip_legs_batch_context(void);
 
 /* sip_calls.c */
