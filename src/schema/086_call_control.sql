@@ -348,13 +348,15 @@ BEGIN
        SET state = 'ended', ended_at = greatest(now(), c.created_at), end_cause = cause, hangup_side = side
      WHERE c.id = call AND c.state <> 'ended';
     IF FOUND THEN
-        PERFORM cc.cdr_write(call);
+        -- call.ended, then the CDR's cdr.created: a timeline (and a webhook
+        -- receiver) sees the call end before its record
         PERFORM cc.event_append('call.ended', jsonb_build_object('cause', cause, 'side', side), call_id => call);
+        PERFORM cc.cdr_write(call);
     END IF;
 END;
 $$;
 COMMENT ON FUNCTION cc.call_finish(uuid, text, text) IS
-    'Marks a call ended with its cause and hangup side, writes its CDR and the call.ended event (once; a call already ended is left alone).';
+    'Marks a call ended with its cause and hangup side, appends the call.ended event and writes its CDR (cdr.created) (once; a call already ended is left alone).';
 
 CREATE FUNCTION cc.call_end(call uuid, cause text, side text) RETURNS jsonb
 LANGUAGE plpgsql

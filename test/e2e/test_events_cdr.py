@@ -75,7 +75,7 @@ def test_4_sip_call_has_one_cdr_times_ordered_durations_add_up(cluster):
             "('call.arrived', 'leg.answered', 'flow.node_entered', 'leg.ended', 'cdr.created', 'call.ended')", call)]
         assert steps == ["call from 4155551234 to 5550100", "flow: start (start)", "flow: wait (pause)",
                          "customer is answered", "flow: bye (end)", "customer is hung up",
-                         "CDR written (ended_after_ivr)", "call ends (normal, hung up by system)"], steps
+                         "call ends (normal, hung up by system)", "CDR written (ended_after_ivr)"], steps
         offsets = [row[0] for row in cluster.sql("SELECT offset_ms FROM cc.call_timeline(%s)", call)]
         assert offsets == sorted(offsets) and offsets[-1] >= 2000, offsets
 
