@@ -29,7 +29,6 @@ Run as an unprivileged user after `make install` (scripts/bench.sh does both).
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -39,7 +38,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "test"))
 import harness  # noqa: E402
 import media_util as mu  # noqa: E402
-from sip_options_latency import cpu_seconds, machine_cpu_times, steal_percent  # noqa: E402
+from sip_options_latency import cpu_seconds, machine, machine_cpu_times, steal_percent  # noqa: E402
 
 SCENARIO = '''<?xml version="1.0" encoding="ISO-8859-1" ?>
 <scenario name="bench caller">
@@ -101,19 +100,6 @@ SCENARIO = '''<?xml version="1.0" encoding="ISO-8859-1" ?>
 '''
 
 
-def machine():
-    """machine describes this machine: cores, memory, CPU model."""
-    cpu = "unknown"
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    with open("/proc/meminfo") as f:
-        mem = int(f.readline().split()[1]) // (1024 * 1024)
-    return "%d cores %s, %d GiB, %s" % (os.cpu_count(), cpu, mem, platform.platform())
-
-
 def rss_kb(pid, field="RssAnon:"):
     """rss_kb is a process's resident memory of a kind (RssAnon: private, not the shared segment)."""
     with open("/proc/%d/status" % pid) as f:
@@ -128,8 +114,8 @@ def tick_lags(cluster):
     return {(w, lag): n for w, lag, n in cluster.sql("SELECT worker, lag_ms, ticks FROM cc.media_tick_lags()")}
 
 
-def percentile(hist, q):
-    """percentile of a {lag_ms: count} histogram (upper bound of the bucket)."""
+def histogram_percentile(hist, q):
+    """histogram_percentile of a {lag_ms: count} histogram (upper bound of the bucket)."""
     total = sum(hist.values())
     acc = 0
     for lag in sorted(hist):
@@ -258,7 +244,7 @@ def main():
         met = (opts.calls >= 500 and loss < 0.1 and result["jitter_p99_ms"] < 5.0
                and result["legs_receiving"] == legs)
         lines = [
-            "machine: %s" % machine(),
+            "machine: %(nproc)s cores %(cpu)s, %(mem_gib)d GiB, %(uname)s" % machine(),
             "date: %s" % time.strftime("%Y-%m-%d %H:%M"),
             "bridged calls: %d (%d legs, two inbound legs per call), %d media workers, %d s measured"
             % (opts.calls, legs, opts.workers, opts.measure),
@@ -270,7 +256,7 @@ def main():
             "CPU per media worker: %s" % ", ".join("cc media %d %.1f %%" % (w, cpu[w]) for w in sorted(cpu)),
             "CPU time the hypervisor took from this VM (steal) in the window: %.1f %% of the machine's" % steal,
             "late ticks (> 5 ms) in the window: %d of %d; tick lag (the workers' own send-interval jitter): p50 %.1f ms, p99 %.1f ms"
-            % (int(c1[3] - c0[3]), sum(lag_hist.values()), percentile(lag_hist, 0.5), percentile(lag_hist, 0.99)),
+            % (int(c1[3] - c0[3]), sum(lag_hist.values()), histogram_percentile(lag_hist, 0.5), histogram_percentile(lag_hist, 0.99)),
             "memory per call: %.1f kB private (RssAnon growth of the media workers) + %.1f kB shared (two sessions, allocated at start)"
             % (mem_call, shm_call),
             "result: %s (target: >= 500 calls, loss < 0.1 %%, p99 jitter < 5 ms)" % ("met" if met else "NOT met"),

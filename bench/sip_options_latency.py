@@ -31,7 +31,8 @@ import harness  # noqa: E402
 
 
 def machine():
-    """machine describes this machine: cores, kernel, CPU model."""
+    """machine describes this machine: cores, kernel, CPU model, memory,
+    PostgreSQL's version; the other benchmarks import it."""
     cpu = "unknown"
     try:
         with open("/proc/cpuinfo") as f:
@@ -41,11 +42,17 @@ def machine():
                     break
     except OSError:
         pass
+    mem_gib = 0
+    try:
+        with open("/proc/meminfo") as f:
+            mem_gib = int(f.readline().split()[1]) // (1024 * 1024)
+    except (OSError, ValueError, IndexError):
+        pass
     nproc = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
     uname = " ".join(platform.uname())
     pg = subprocess.run([os.path.join(harness.pg_bindir(), "postgres"), "--version"],
                         capture_output=True, text=True).stdout.strip()
-    return {"nproc": nproc, "uname": uname, "cpu": cpu, "postgres": pg}
+    return {"nproc": nproc, "uname": uname, "cpu": cpu, "mem_gib": mem_gib, "postgres": pg}
 
 
 def cpu_seconds(pid):
