@@ -217,17 +217,18 @@ cc_loopback_socket(const CcLoopback *lb)
 
 /*
  * cc_loopback_read reads what arrived and returns how many notifications
- * it held (their payloads are dropped: a notification only says "look").
- * A read error marks the connection broken for the next maintain.  It
- * neither pallocs nor ereports.
+ * it held; on_payload, when given, is called with each one's payload (a
+ * notification mostly says "look"; some say what to look at).  A read
+ * error marks the connection broken for the next maintain.  It neither
+ * pallocs nor ereports, and on_payload must not either.
  */
 int
-cc_loopback_read(CcLoopback *lb)
+cc_loopback_read(CcLoopback *lb, void (*on_payload) (const char *payload, void *arg), void *arg)
 {
 	PGnotify   *notify;
 	int			n = 0;
 
-	if (lb->conn == NULL)
+	if (lb == NULL || lb->conn == NULL)
 		return 0;
 	if (!PQconsumeInput(lb->conn))
 	{
@@ -237,12 +238,14 @@ cc_loopback_read(CcLoopback *lb)
 	while ((notify = PQnotifies(lb->conn)) != NULL)
 	{
 		n++;
+		if (on_payload)
+			on_payload(notify->extra, arg);
 		PQfreemem(notify);
 	}
 	return n;
 }
 
-/* cc_loopback_close closes the connection (at exit). */
+/* cc_loopback_close closes the connection (at exit; a later cc_loopback_maintain would open it again). */
 void
 cc_loopback_close(CcLoopback *lb)
 {

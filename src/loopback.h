@@ -10,8 +10,9 @@
  * turn, which (re)connects when needed and returns true when the socket
  * changed (re-register it, and look for work: notifications sent while
  * nobody listened are lost); cc_loopback_read() when the socket is
- * readable, which returns how many notifications arrived.  cc_loopback_read
- * neither pallocs nor ereports, so it may run inside a library callback.
+ * readable, which returns how many notifications arrived (and can hand
+ * each payload to a function).  cc_loopback_read neither pallocs nor
+ * ereports, so it may run inside a library callback.
  */
 #ifndef CC_LOOPBACK_H
 #define CC_LOOPBACK_H
@@ -23,7 +24,7 @@ typedef struct CcLoopback CcLoopback;
 extern CcLoopback *cc_loopback_create(const char *worker_name, const char *const *channels, int nchannels);
 extern bool cc_loopback_maintain(CcLoopback *lb);
 extern pgsocket cc_loopback_socket(const CcLoopback *lb);
-extern int	cc_loopback_read(CcLoopback *lb);
+extern int	cc_loopback_read(CcLoopback *lb, void (*on_payload) (const char *payload, void *arg), void *arg);
 extern void cc_loopback_close(CcLoopback *lb);
 
 #endif

@@ -7,6 +7,8 @@ build": Loading, Workers that live well inside PostgreSQL, Command bus).
 - pg_terminate_backend (SIGTERM) ends a worker, which the postmaster
   restarts alone (no crash recovery: the others keep their pids).
 - An answered OPTIONS is notified on cc_events.
+- The loopback LISTEN connections of cc sip and cc http come back when
+  they are terminated, and a notification on the new one wakes cc sip.
 """
 
 import re
@@ -106,3 +108,39 @@ def test_sip_options_answer_is_notified_on_cc_events(cluster):
                                  % (cid, seen[:5]))
     finally:
         conn.close()
+
+
+def test_loopback_listeners_come_back_and_wake_cc_sip():
+    """pg_terminate_backend of the workers' loopback LISTEN connections
+    ("cc sip listener", "cc http listener"): each worker opens a new one,
+    and a command committed afterwards is claimed on its NOTIFY, well
+    before the safety-net rescan (set to its maximum, 60 s, here)."""
+    c = harness.Cluster("loopback_back", extra_conf={"cc.command_rescan_ms": "60000"})
+    ok = False
+    try:
+        c.start()
+        c.wait_workers()
+
+        def listeners():
+            return dict(c.sql("SELECT application_name, pid FROM pg_stat_activity "
+                              "WHERE application_name IN ('cc sip listener', 'cc http listener')"))
+
+        wait_until(lambda: len(listeners()) == 2, 10.0, what="both loopback listeners connected")
+        before = listeners()
+        for pid in before.values():
+            c.sql("SELECT pg_terminate_backend(%s)", pid)
+        wait_until(lambda: all(listeners().get(name) not in (None, pid) for name, pid in before.items()),
+                   10.0, what="both loopback listeners connected again")
+        time.sleep(1.0)   # past the rescan a reconnect asks for: only the NOTIFY can wake cc sip now
+        with SipListener(answer=200) as peer:
+            t0 = time.time()
+            c.sql("SELECT cc.sip_options(%s)", peer.uri + ";n=after-reconnect")
+            wait_until(lambda: any(r["method"] == "OPTIONS" for r in peer.requests), 5.0,
+                       what="the OPTIONS of a command committed after the reconnect")
+            assert time.time() - t0 < 5.0
+        log = c.log_text()
+        assert "cc sip: loopback LISTEN connection lost; reconnecting" in log, log[-2000:]
+        assert "cc http: loopback LISTEN connection lost; reconnecting" in log, log[-2000:]
+        ok = True
+    finally:
+        c.cleanup(keep=not ok)

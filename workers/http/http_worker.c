@@ -293,7 +293,7 @@ cc_http_main(Datum main_arg)
 
 			if (ev->pos == loopback_pos && loopback_pos >= 0)
 			{
-				if (cc_loopback_read(loopback) > 0)
+				if (cc_loopback_read(loopback, NULL, NULL) > 0)
 					claim_wanted = true;
 			}
 			else if (ev->user_data != NULL && (ev->events & (WL_SOCKET_READABLE | WL_SOCKET_WRITEABLE)))

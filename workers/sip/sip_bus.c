@@ -3,9 +3,9 @@
  *		cc sip's end of the command bus.
  *
  * PostgreSQL refuses LISTEN inside a background worker, so cc sip opens a
- * libpq connection to its own server (unix socket by default, or
- * cc.loopback_conninfo), LISTENs on cc_commands there, and registers that
- * socket in its su_root.  A notification only says "look": the commands
+ * libpq connection to its own server (src/loopback.c: unix socket by
+ * default, or cc.loopback_conninfo), LISTENs on cc_commands there, and
+ * registers that socket in its su_root.  A notification only says "look": the commands
  * are claimed over SPI with FOR UPDATE SKIP LOCKED (cc.commands_claim), run
  * after that transaction commits, and their outcomes recorded in later
  * transactions.  A rescan every cc.command_rescan_ms, and one at start,
@@ -15,18 +15,14 @@
 
 #include <time.h>
 
-#include "libpq-fe.h"
-
 #include "access/xact.h"
-#include "catalog/pg_authid.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
-#include "postmaster/postmaster.h"
 #include "utils/builtins.h"
-#include "utils/guc.h"
 #include "utils/memutils.h"
 
 #include "guc.h"
+#include "loopback.h"
 #include "sip_bus.h"
 #include "sip_calls.h"
 #include "sip_stack.h"
@@ -34,19 +30,14 @@
 #include "worker_common.h"
 
 #define SIP_WORKER_NAME "cc sip"
-#define BUS_RECONNECT_MS 2000
 #define BUS_CLAIM_BATCH 200
 #define RESULT_MAX_TRIES 3
 
 bool		sip_bus_notified = false;
 
-static PGconn *bus_conn = NULL;
-static int	bus_wait_index = -1;
-static bool bus_broken = false;
-static bool bus_failure_logged = false;
-static struct timespec bus_next_connect;
+static CcLoopback *bus_loopback = NULL;
+static int	bus_wait_index = -1;	/* the loopback socket's registration in sip_root */
 static struct timespec next_rescan;
-static char *bus_default_conninfo = NULL;
 static MemoryContext claim_context = NULL;	/* the claimed batch, reset after each */
 static bool timers_armed = false;	/* a timer is due at timers_due */
 static struct timespec timers_due;
@@ -65,8 +56,8 @@ typedef struct ClaimedCommand
 static List *claimed = NIL;
 
 static int	bus_readable(su_root_magic_t *magic, su_wait_t *w, su_wakeup_arg_t *arg);
-static bool bus_connect(void);
-static void build_default_conninfo(void *arg);
+static void bus_notification(const char *payload, void *arg);
+static void bus_watch(void);
 static void claim_commands(void *arg);
 static void decide_command(ClaimedCommand *cmd);
 static void record_results(void *arg);
@@ -162,50 +153,17 @@ sip_bus_step_ms(int max_ms)
 }
 
 /*
- * build_default_conninfo (in a transaction: it reads the catalog) makes the
- * conninfo for our own server: first unix socket directory, our port, our
- * database, the bootstrap superuser.
- */
-static void
-build_default_conninfo(void *arg)
-{
-	const char *dirs = GetConfigOption("unix_socket_directories", false, false);
-	char	   *host;
-	char	   *user = GetUserNameFromId(BOOTSTRAP_SUPERUSERID, false);
-	MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
-
-	if (dirs != NULL && dirs[0] != '\0')
-	{
-		char	   *comma;
-
-		host = pstrdup(dirs);
-		comma = strchr(host, ',');
-		if (comma)
-			*comma = '\0';
-		host = pstrdup(host);
-		while (*host == ' ')
-			host++;
-	}
-	else
-		host = pstrdup("127.0.0.1");
-
-	bus_default_conninfo = psprintf("host='%s' port=%d dbname='%s' user='%s' "
-									"application_name='cc sip listener' connect_timeout=2",
-									host, PostPortNumber, cc_database, user);
-	MemoryContextSwitchTo(old);
-}
-
-/*
  * sip_bus_prepare runs once at start: builds the default conninfo, resets
  * commands a previous cc sip left claimed, and asks for an immediate scan.
  */
 void
 sip_bus_prepare(void)
 {
+	static const char *const channels[] = {"cc_commands"};
+
 	claim_context = AllocSetContextCreate(TopMemoryContext, "cc sip claimed commands",
 										  ALLOCSET_DEFAULT_SIZES);
-	cc_worker_transaction("cc sip: loopback conninfo", build_default_conninfo, NULL);
-	clock_gettime(CLOCK_MONOTONIC, &bus_next_connect);
+	bus_loopback = cc_loopback_create(SIP_WORKER_NAME, channels, lengthof(channels));
 	clock_gettime(CLOCK_MONOTONIC, &next_rescan);
 	sip_bus_recover();
 	sip_bus_notified = true;
@@ -232,87 +190,52 @@ sip_bus_recover(void)
 }
 
 /*
+ * bus_notification: a notification on cc_commands.  "trunks" says the trunk
+ * configuration changed; anything else says "look for commands".
+ */
+static void
+bus_notification(const char *payload, void *arg)
+{
+	if (payload != NULL && strcmp(payload, "trunks") == 0)
+		sip_trunks_dirty = true;
+	else
+		sip_bus_notified = true;
+}
+
+/*
  * bus_readable is the su_root callback of the loopback socket: it only
- * reads; a notification sets sip_bus_notified for the loop.  It neither
- * ereports nor pallocs.
+ * reads; a notification sets a flag for the loop.  It neither ereports nor
+ * pallocs.
  */
 static int
 bus_readable(su_root_magic_t *magic, su_wait_t *w, su_wakeup_arg_t *arg)
 {
-	PGnotify   *notify;
-
-	if (bus_conn == NULL)
-		return 0;
-	if (!PQconsumeInput(bus_conn))
-	{
-		bus_broken = true;
-		return 0;
-	}
-	while ((notify = PQnotifies(bus_conn)) != NULL)
-	{
-		if (notify->extra && strcmp(notify->extra, "trunks") == 0)
-			sip_trunks_dirty = true;
-		else
-			sip_bus_notified = true;
-		PQfreemem(notify);
-	}
+	cc_loopback_read(bus_loopback, bus_notification, NULL);
 	return 0;
 }
 
 /*
- * bus_connect opens the loopback connection and LISTENs.  A local unix
- * socket connect takes well under a millisecond; a failing one is bounded
- * by connect_timeout and retried every two seconds.
+ * bus_watch registers the loopback connection's current socket in sip_root
+ * (after a connect or a reconnect), in place of the previous one.
  */
-static bool
-bus_connect(void)
+static void
+bus_watch(void)
 {
-	const char *conninfo = (cc_loopback_conninfo && cc_loopback_conninfo[0])
-		? cc_loopback_conninfo : bus_default_conninfo;
-	PGresult   *res;
+	pgsocket	sock = cc_loopback_socket(bus_loopback);
 	su_wait_t	wait[1];
 
-	bus_conn = PQconnectdb(conninfo);
-	if (PQstatus(bus_conn) != CONNECTION_OK)
-	{
-		if (!bus_failure_logged)
-			ereport(LOG,
-					(errmsg("cc sip: cannot open the loopback connection for LISTEN: %s",
-							PQerrorMessage(bus_conn)),
-					 errhint("Set cc.loopback_conninfo if pg_hba.conf needs a password for local connections; "
-							 "commands still run every cc.command_rescan_ms meanwhile.")));
-		bus_failure_logged = true;
-		PQfinish(bus_conn);
-		bus_conn = NULL;
-		return false;
-	}
-	res = PQexec(bus_conn, "LISTEN cc_commands");
-	if (PQresultStatus(res) != PGRES_COMMAND_OK)
-	{
-		ereport(LOG, (errmsg("cc sip: LISTEN cc_commands failed: %s", PQerrorMessage(bus_conn))));
-		PQclear(res);
-		PQfinish(bus_conn);
-		bus_conn = NULL;
-		return false;
-	}
-	PQclear(res);
-	PQsetnonblocking(bus_conn, 1);
-
-	if (su_wait_create(wait, PQsocket(bus_conn), SU_WAIT_IN) < 0 ||
+	if (bus_wait_index >= 0)
+		su_root_deregister(sip_root, bus_wait_index);
+	bus_wait_index = -1;
+	if (sock == PGINVALID_SOCKET)
+		return;
+	if (su_wait_create(wait, sock, SU_WAIT_IN) < 0 ||
 		(bus_wait_index = su_root_register(sip_root, wait, bus_readable, NULL, 0)) < 0)
 	{
-		ereport(LOG, (errmsg("cc sip: cannot watch the loopback socket")));
-		PQfinish(bus_conn);
-		bus_conn = NULL;
-		return false;
+		ereport(LOG, (errmsg("cc sip: cannot watch the loopback socket; reconnecting")));
+		bus_wait_index = -1;
+		cc_loopback_close(bus_loopback);	/* the next maintain connects again */
 	}
-	if (bus_failure_logged)
-		ereport(LOG, (errmsg("cc sip: loopback LISTEN connection is back")));
-	bus_failure_logged = false;
-	bus_broken = false;
-	/* Anything committed while we were not listening is picked up now. */
-	sip_bus_notified = true;
-	return true;
 }
 
 /* sip_bus_disconnect closes the loopback connection. */
@@ -322,28 +245,21 @@ sip_bus_disconnect(void)
 	if (bus_wait_index >= 0 && sip_root != NULL)
 		su_root_deregister(sip_root, bus_wait_index);
 	bus_wait_index = -1;
-	if (bus_conn)
-		PQfinish(bus_conn);
-	bus_conn = NULL;
+	cc_loopback_close(bus_loopback);
 }
 
 /*
- * sip_bus_maintain, once per loop turn: replaces a broken loopback
- * connection, and asks for the periodic rescan when it is due.
+ * sip_bus_maintain, once per loop turn: (re)connects the loopback
+ * connection when needed, and asks for the periodic rescan when it is due.
  */
 void
 sip_bus_maintain(void)
 {
-	if (bus_conn != NULL && (bus_broken || PQstatus(bus_conn) != CONNECTION_OK))
+	if (cc_loopback_maintain(bus_loopback))
 	{
-		ereport(LOG, (errmsg("cc sip: loopback LISTEN connection lost; reconnecting")));
-		sip_bus_disconnect();
-		time_after_ms(&bus_next_connect, 0);
-	}
-	if (bus_conn == NULL && time_reached(&bus_next_connect))
-	{
-		if (!bus_connect())
-			time_after_ms(&bus_next_connect, BUS_RECONNECT_MS);
+		bus_watch();
+		/* anything committed while nobody listened is picked up now */
+		sip_bus_notified = true;
 	}
 	if (time_reached(&next_rescan))
 		sip_bus_notified = true;
