@@ -66,6 +66,11 @@ CREATE TEMP TABLE c1 AS SELECT (a->>'call_id')::uuid AS call, (a->>'leg_id')::uu
   FROM pg_temp.arrive('+8613800000001') AS a;
 SELECT jsonb_path_query(actions, '$[*] ? (@.type == "play")') - 'leg' AS first_prompt FROM c1;
 SELECT v.version, c.state FROM c1, cc.calls AS c JOIN cc.flow_versions AS v ON v.id = c.flow_version_id WHERE c.id = c1.call;
+-- It starts in the flow: call.created says ivr, and no call.state_changed
+-- follows (nobody outside the INVITE's transaction could have seen it new).
+SELECT e.type, e.data->>'state' AS state FROM c1, cc.events AS e
+ WHERE e.call_id = c1.call AND e.type IN ('call.created', 'call.arrived', 'call.state_changed', 'flow.started')
+ ORDER BY e.seq;
 -- The call waits at the welcome; the start node it passed through is
 -- counted in the position that the wait saved (one UPDATE for both).
 SELECT c.flow_node, c.flow_position->'visits' AS visits, c.flow_position->'entries' AS entries,

@@ -138,8 +138,12 @@ BEGIN
     SELECT v.id INTO version FROM cc.flow_versions AS v
      WHERE v.flow_id = num.inbound_flow_id AND v.version = num.inbound_flow_version AND v.published;
 
-    INSERT INTO cc.calls (direction, number_id, trunk_id, number, caller, callee, flow_id, flow_version_id)
+    -- a call to a number with a published flow starts in the flow (ivr):
+    -- nobody outside this transaction could see it "new", and leaving that
+    -- state would cost an UPDATE and an event on every call
+    INSERT INTO cc.calls (direction, state, number_id, trunk_id, number, caller, callee, flow_id, flow_version_id)
     VALUES (CASE WHEN who->>'kind' = 'trunk' THEN 'inbound' ELSE 'internal' END,
+            CASE WHEN version IS NOT NULL THEN 'ivr' ELSE 'new' END,
             num.id, (who->>'trunk_id')::uuid, num.number, caller, dialled,
             num.inbound_flow_id, version)
     RETURNING id INTO call;

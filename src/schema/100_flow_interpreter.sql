@@ -333,9 +333,13 @@ BEGIN
         UPDATE cc.calls SET flow_position = flow_position || '{"await": "none"}' WHERE id = call;
         RETURN cc.flow_with_leg(call, '[{"type": "hangup", "code": 480, "reason": "No flow"}]');
     END IF;
-    UPDATE cc.calls SET state = 'ivr', flow_node = NULL,
-                        flow_position = jsonb_strip_nulls(jsonb_build_object('simulation', c.flow_position->'simulation'))
-     WHERE id = call;
+    IF c.state IS DISTINCT FROM 'ivr' OR c.flow_node IS NOT NULL
+       OR c.flow_position IS DISTINCT FROM jsonb_strip_nulls(jsonb_build_object('simulation', c.flow_position->'simulation')) THEN
+        -- (a call that cc.call_arrived created for this flow is so already)
+        UPDATE cc.calls SET state = 'ivr', flow_node = NULL,
+                            flow_position = jsonb_strip_nulls(jsonb_build_object('simulation', c.flow_position->'simulation'))
+         WHERE id = call;
+    END IF;
     PERFORM cc.flow_event(c, 'started', jsonb_build_object('flow', c.flow_id, 'version',
         (SELECT v.version FROM cc.flow_versions AS v WHERE v.id = c.flow_version_id)));
     SELECT * INTO leg FROM cc.legs AS l WHERE l.id = cc.flow_customer_leg(call);
