@@ -5,8 +5,9 @@
  * PostgreSQL refuses LISTEN inside a background worker, so cc sip opens a
  * libpq connection to its own server (src/loopback.c: unix socket by
  * default, or cc.loopback_conninfo), LISTENs on cc_commands there, and
- * registers that socket in its su_root.  A notification only says "look": the commands
- * are claimed over SPI with FOR UPDATE SKIP LOCKED (cc.commands_claim), run
+ * registers that socket in its su_root.  A notification only says "look":
+ * the commands are claimed over SPI with FOR UPDATE SKIP LOCKED
+ * (cc.commands_claim), run
  * after that transaction commits, and their outcomes recorded in later
  * transactions.  A rescan every cc.command_rescan_ms, and one at start,
  * make a lost notification a delay, never a loss.
@@ -153,8 +154,9 @@ sip_bus_step_ms(int max_ms)
 }
 
 /*
- * sip_bus_prepare runs once at start: builds the default conninfo, resets
- * commands a previous cc sip left claimed, and asks for an immediate scan.
+ * sip_bus_prepare runs once at start: prepares the loopback connection
+ * (opened by the first sip_bus_maintain), resets commands a previous cc sip
+ * left claimed, and asks for an immediate scan.
  */
 void
 sip_bus_prepare(void)
