@@ -7,10 +7,10 @@
  * default, or cc.loopback_conninfo), LISTENs on cc_commands there, and
  * registers that socket in its su_root.  A notification only says "look":
  * the commands are claimed over SPI with FOR UPDATE SKIP LOCKED
- * (cc.commands_claim), run
- * after that transaction commits, and their outcomes recorded in later
- * transactions.  A rescan every cc.command_rescan_ms, and one at start,
- * make a lost notification a delay, never a loss.
+ * (cc.commands_claim), run after that transaction commits, and their
+ * outcomes recorded in later transactions.  A rescan every
+ * cc.command_rescan_ms, and one at start, make a lost notification a
+ * delay, never a loss.
  */
 #include "postgres.h"
 
