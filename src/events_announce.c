@@ -134,14 +134,25 @@ event_columns(TupleDesc tupdesc, EventColumns *cols)
 					 errmsg("cc: a row of cc.events needs the column %s", event_id_columns[k])));
 }
 
+/* event_type is an event's type as a C string, NULL when the column is. */
+static char *
+event_type(HeapTuple tuple, TupleDesc tupdesc, const EventColumns *cols)
+{
+	bool		isnull;
+	Datum		value = heap_getattr(tuple, cols->type, tupdesc, &isnull);
+
+	return isnull ? NULL : TextDatumGetCString(value);
+}
+
 /*
- * event_notification writes the cc_events payload of an event: a JSON
- * object with seq, type, at, the ids that are set, and data when its text
- * has at most EVENT_NOTIFY_DATA_MAX bytes.  at is written as the jsonb
- * functions write a timestamptz (ISO 8601 in the session's time zone).
+ * event_notification writes the cc_events payload of an event (type as
+ * event_type gives it): a JSON object with seq, type, at, the ids that are
+ * set, and data when its text has at most EVENT_NOTIFY_DATA_MAX bytes.  at
+ * is written as the jsonb functions write a timestamptz (ISO 8601 in the
+ * session's time zone).
  */
 static char *
-event_notification(HeapTuple tuple, TupleDesc tupdesc, const EventColumns *cols)
+event_notification(HeapTuple tuple, TupleDesc tupdesc, const EventColumns *cols, const char *type)
 {
 	StringInfoData buf;
 	Datum		value;
@@ -156,12 +167,11 @@ event_notification(HeapTuple tuple, TupleDesc tupdesc, const EventColumns *cols)
 	else
 		appendStringInfo(&buf, "{\"seq\": " INT64_FORMAT, DatumGetInt64(value));
 
-	value = heap_getattr(tuple, cols->type, tupdesc, &isnull);
 	appendStringInfoString(&buf, ", \"type\": ");
-	if (isnull)
+	if (type == NULL)
 		appendStringInfoString(&buf, "null");
 	else
-		escape_json(&buf, TextDatumGetCString(value));
+		escape_json(&buf, type);
 
 	value = heap_getattr(tuple, cols->at, tupdesc, &isnull);
 	appendStringInfoString(&buf, ", \"at\": ");
@@ -397,8 +407,6 @@ cc_events_announce(PG_FUNCTION_ARGS)
 	HeapTuple	tuple;
 	TupleDesc	tupdesc;
 	EventColumns cols;
-	Datum		value;
-	bool		isnull;
 	char	   *type;
 	bool		deliver;
 	bool		self_service;
@@ -412,13 +420,11 @@ cc_events_announce(PG_FUNCTION_ARGS)
 	tuple = trigdata->tg_trigtuple;
 	tupdesc = RelationGetDescr(trigdata->tg_relation);
 	event_columns(tupdesc, &cols);
+	type = event_type(tuple, tupdesc, &cols);
 
-	Async_Notify("cc_events", event_notification(tuple, tupdesc, &cols));
-
-	value = heap_getattr(tuple, cols.type, tupdesc, &isnull);
-	if (isnull)
+	Async_Notify("cc_events", event_notification(tuple, tupdesc, &cols, type));
+	if (type == NULL)
 		return PointerGetDatum(NULL);	/* refused by the table anyway */
-	type = TextDatumGetCString(value);
 	deliver = event_wanted_by_webhook(type);
 	self_service = event_ends_self_service(type, tuple, tupdesc, &cols);
 	if (deliver || self_service)
@@ -491,7 +497,7 @@ cc_event_notification(PG_FUNCTION_ARGS)
 	tuple.t_tableOid = InvalidOid;
 	tuple.t_data = row;
 	event_columns(tupdesc, &cols);
-	payload = event_notification(&tuple, tupdesc, &cols);
+	payload = event_notification(&tuple, tupdesc, &cols, event_type(&tuple, tupdesc, &cols));
 	ReleaseTupleDesc(tupdesc);
 	PG_RETURN_TEXT_P(cstring_to_text(payload));
 }
