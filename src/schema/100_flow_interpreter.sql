@@ -318,6 +318,7 @@ DECLARE
     start_node text;
     leg        cc.legs;
     actions    jsonb := '[]';
+    fresh      jsonb;       -- the position a flow starts from (a simulation keeps its marker)
 BEGIN
     SELECT * INTO c FROM cc.calls WHERE id = call;
     IF NOT FOUND THEN
@@ -333,12 +334,10 @@ BEGIN
         UPDATE cc.calls SET flow_position = flow_position || '{"await": "none"}' WHERE id = call;
         RETURN cc.flow_with_leg(call, '[{"type": "hangup", "code": 480, "reason": "No flow"}]');
     END IF;
-    IF c.state IS DISTINCT FROM 'ivr' OR c.flow_node IS NOT NULL
-       OR c.flow_position IS DISTINCT FROM jsonb_strip_nulls(jsonb_build_object('simulation', c.flow_position->'simulation')) THEN
+    fresh := jsonb_strip_nulls(jsonb_build_object('simulation', c.flow_position->'simulation'));
+    IF c.state IS DISTINCT FROM 'ivr' OR c.flow_node IS NOT NULL OR c.flow_position IS DISTINCT FROM fresh THEN
         -- (a call that cc.call_arrived created for this flow is so already)
-        UPDATE cc.calls SET state = 'ivr', flow_node = NULL,
-                            flow_position = jsonb_strip_nulls(jsonb_build_object('simulation', c.flow_position->'simulation'))
-         WHERE id = call;
+        UPDATE cc.calls SET state = 'ivr', flow_node = NULL, flow_position = fresh WHERE id = call;
     END IF;
     PERFORM cc.flow_event(c, 'started', jsonb_build_object('flow', c.flow_id, 'version',
         (SELECT v.version FROM cc.flow_versions AS v WHERE v.id = c.flow_version_id)));
