@@ -226,3 +226,66 @@ SELECT n::jsonb ? 'data' AS has_data, octet_length(n) AS bytes
                    'seq', 43, 'at', '2026-11-24 08:00:02+00', 'type', 'test.large',
                    'data', jsonb_build_object('text', repeat('x', size))))) AS n
           FROM unnest(ARRAY[3988, 3989]) AS size) AS x;   -- {"text": "x..."} is 4000 and 4001 bytes
+-- Change events are listed by the row triggers and written at the end of
+-- each statement (src/change_events.c): a statement changing several rows
+-- writes one event per row, in row order; a subtransaction rolled back
+-- takes its events with it, a released one keeps them.
+BEGIN;
+SELECT set_config('pg_callcenter.agent_state_writer', 'on', true) AS crafting_states;
+INSERT INTO cc.agents (id, name, extension) VALUES
+    ('00000000-0000-0000-0000-0000000000c2', 'Bob', '1102'),
+    ('00000000-0000-0000-0000-0000000000c3', 'Carol', '1103');
+UPDATE cc.agents SET state = 'idle', state_reason = 'login'
+ WHERE id IN ('00000000-0000-0000-0000-0000000000c2', '00000000-0000-0000-0000-0000000000c3');
+SAVEPOINT before_break;
+UPDATE cc.agents SET state = 'busy' WHERE id = '00000000-0000-0000-0000-0000000000c2';
+ROLLBACK TO SAVEPOINT before_break;
+SAVEPOINT before_busy;
+UPDATE cc.agents SET state = 'busy' WHERE id = '00000000-0000-0000-0000-0000000000c3';
+RELEASE SAVEPOINT before_busy;
+DO $$
+BEGIN
+    UPDATE cc.agents SET state = 'offline' WHERE id = '00000000-0000-0000-0000-0000000000c3';
+    RAISE EXCEPTION 'undone';
+EXCEPTION WHEN raise_exception THEN
+    NULL;
+END;
+$$;
+-- Bob and Carol idle (one statement), Carol busy; no busy Bob, no offline Carol.
+SELECT a.name, e.data->>'from' AS from_state, e.data->>'to' AS to_state, e.data->>'reason' AS reason
+  FROM cc.events AS e JOIN cc.agents AS a ON a.id = e.agent_id
+ WHERE e.type = 'agent.state_changed' AND a.name IN ('Bob', 'Carol') ORDER BY e.seq;
+SELECT a.name, l.from_state, l.to_state
+  FROM cc.agent_state_log AS l JOIN cc.agents AS a ON a.id = l.agent_id
+ WHERE a.name IN ('Bob', 'Carol') ORDER BY l.seq;
+-- An event listed by a statement still running (the call's change) is not
+-- written by a statement of a subtransaction inside it that fails (another
+-- row trigger of the same statement inserting a command, then undone): the
+-- call keeps its event, the command's is gone with it.
+CREATE FUNCTION pg_temp.call_side_effect() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    BEGIN
+        PERFORM cc.sip_options('sip:127.0.0.1:9');
+        RAISE EXCEPTION 'undone';
+    EXCEPTION WHEN raise_exception THEN
+        NULL;
+    END;
+    RETURN NULL;
+END;
+$$;
+CREATE TRIGGER calls_zz_side_effect AFTER UPDATE ON cc.calls
+    FOR EACH ROW EXECUTE FUNCTION pg_temp.call_side_effect();
+INSERT INTO cc.calls (id, direction, caller, number, state)
+VALUES ('00000000-0000-0000-0000-000000000c01', 'inbound', '0622222222', '4000100', 'ivr');
+UPDATE cc.calls SET state = 'queued' WHERE id = '00000000-0000-0000-0000-000000000c01';
+SELECT type, data FROM cc.events WHERE call_id = '00000000-0000-0000-0000-000000000c01' ORDER BY seq;
+SELECT count(*) AS commands_written FROM cc.events WHERE type = 'command.created' AND at >= now();
+ROLLBACK;
+-- A statement trigger disabled by hand: the commit fails rather than lose
+-- the events its row trigger listed.
+BEGIN;
+ALTER TABLE cc.commands DISABLE TRIGGER commands_events_write;
+SELECT cc.sip_options('sip:127.0.0.1:19') IS NOT NULL AS queued;
+COMMIT;
+SELECT count(*) AS commands_left FROM cc.commands WHERE args->>'uri' = 'sip:127.0.0.1:19';
+SELECT tgenabled AS write_trigger_enabled FROM pg_trigger WHERE tgname = 'commands_events_write';

@@ -7,177 +7,76 @@
 -- so that no change goes unrecorded even when a function (or a DBA) updates
 -- a row directly: <thing>.created when a row appears, <thing>.state_changed
 -- (offers: offer.decided) when its state moves, with {"from", "to"}.  The
--- agent trigger also writes cc.agent_state_log, the source of the agent
--- trajectory and state durations: nobody inserts there by hand.  The
--- trigger functions are SECURITY DEFINER so that a role allowed to change a
--- row (cc_app inserting a command) needs no right on cc.events.  The full
+-- agents' triggers also write cc.agent_state_log, the source of the agent
+-- trajectory and state durations: nobody inserts there by hand.  The full
 -- catalogue of event types is docs/events.md.
+--
+-- Each table has two triggers, in C (src/change_events.c).  The row trigger
+-- (cc.change_event_row) lists the events of a row's change without running
+-- SQL; the statement trigger (cc.change_events_write) writes the events its
+-- statement listed, all in one INSERT, so that a statement changing a
+-- thousand rows (a dispatch of a thousand offers) writes their events in
+-- one statement, not a thousand.  It is SECURITY DEFINER so that a role
+-- allowed to change a row (cc_app inserting a command) needs no right on
+-- cc.events.
 
-CREATE FUNCTION cc.calls_events() RETURNS trigger
-LANGUAGE plpgsql
+CREATE FUNCTION cc.change_event_row() RETURNS trigger
+AS 'MODULE_PATHNAME', 'cc_change_event_row'
+LANGUAGE C;
+COMMENT ON FUNCTION cc.change_event_row() IS
+    'Row trigger (AFTER INSERT OR UPDATE ... FOR EACH ROW, argument: the table''s name): lists the change events of a row of cc.calls, cc.legs, cc.queue_entries, cc.offers, cc.agents or cc.commands, which cc.change_events_write writes at the end of the statement.';
+
+CREATE FUNCTION cc.change_events_write() RETURNS trigger
+AS 'MODULE_PATHNAME', 'cc_change_events_write'
+LANGUAGE C
 SECURITY DEFINER
-SET search_path = pg_catalog, cc
-AS $$
-BEGIN
-    IF TG_OP = 'INSERT' THEN
-        PERFORM cc.event_append('call.created',
-            jsonb_strip_nulls(jsonb_build_object('direction', NEW.direction, 'state', NEW.state,
-                'number', NEW.number, 'caller', NEW.caller, 'callee', NEW.callee,
-                'parent_call_id', NEW.parent_call_id)),
-            call_id => NEW.id, agent_id => NEW.agent_id, queue_id => NEW.queue_id);
-        RETURN NULL;
-    END IF;
-    IF NEW.state IS DISTINCT FROM OLD.state THEN
-        PERFORM cc.event_append('call.state_changed',
-            jsonb_strip_nulls(jsonb_build_object('from', OLD.state, 'to', NEW.state,
-                'cause', CASE WHEN NEW.state = 'ended' THEN NEW.end_cause END,
-                'side', CASE WHEN NEW.state = 'ended' THEN NEW.hangup_side END)),
-            call_id => NEW.id, agent_id => NEW.agent_id, queue_id => NEW.queue_id);
-    END IF;
-    IF NEW.agent_id IS DISTINCT FROM OLD.agent_id THEN
-        PERFORM cc.event_append('call.agent_changed',
-            jsonb_strip_nulls(jsonb_build_object('from', OLD.agent_id, 'to', NEW.agent_id)),
-            call_id => NEW.id, agent_id => NEW.agent_id, queue_id => NEW.queue_id);
-    END IF;
-    IF NEW.queue_id IS DISTINCT FROM OLD.queue_id THEN
-        PERFORM cc.event_append('call.queue_changed',
-            jsonb_strip_nulls(jsonb_build_object('from', OLD.queue_id, 'to', NEW.queue_id)),
-            call_id => NEW.id, agent_id => NEW.agent_id, queue_id => NEW.queue_id);
-    END IF;
-    RETURN NULL;
-END;
-$$;
-COMMENT ON FUNCTION cc.calls_events() IS
-    'Trigger: call.created for a new call; call.state_changed, call.agent_changed, call.queue_changed ({from, to}) when those columns change.';
+SET search_path = pg_catalog, cc;
+COMMENT ON FUNCTION cc.change_events_write() IS
+    'Statement trigger (AFTER INSERT OR UPDATE ... FOR EACH STATEMENT): writes the change events the row triggers of the statement listed, in one INSERT into cc.events (agents'' changes also into cc.agent_state_log).';
+
+-- calls: call.created; call.state_changed ({from, to}, with cause and side
+-- when it ends), call.agent_changed, call.queue_changed ({from, to})
 CREATE TRIGGER calls_events AFTER INSERT OR UPDATE OF state, agent_id, queue_id ON cc.calls
-    FOR EACH ROW EXECUTE FUNCTION cc.calls_events();
+    FOR EACH ROW EXECUTE FUNCTION cc.change_event_row('calls');
+CREATE TRIGGER calls_events_write AFTER INSERT OR UPDATE OF state, agent_id, queue_id ON cc.calls
+    FOR EACH STATEMENT EXECUTE FUNCTION cc.change_events_write();
 
-CREATE FUNCTION cc.legs_events() RETURNS trigger
-LANGUAGE plpgsql
-SECURITY DEFINER
-SET search_path = pg_catalog, cc
-AS $$
-BEGIN
-    PERFORM cc.event_append('leg.created',
-        jsonb_strip_nulls(jsonb_build_object('kind', NEW.kind, 'direction', NEW.direction,
-            'from', NEW.from_uri, 'to', NEW.to_uri, 'phone_id', NEW.phone_id, 'trunk_id', NEW.trunk_id)),
-        call_id => NEW.call_id, leg_id => NEW.id, agent_id => NEW.agent_id);
-    RETURN NULL;
-END;
-$$;
-COMMENT ON FUNCTION cc.legs_events() IS
-    'Trigger: leg.created for a new leg (an INVITE received, or one about to be sent: "agent dials"); what happens to it next is appended by cc.leg_apply_event as leg.<event type>.';
+-- legs: leg.created (an INVITE received, or one about to be sent: "agent
+-- dials"); what happens to a leg next is appended by cc.leg_apply_event as
+-- leg.<event type>
 CREATE TRIGGER legs_events AFTER INSERT ON cc.legs
-    FOR EACH ROW EXECUTE FUNCTION cc.legs_events();
+    FOR EACH ROW EXECUTE FUNCTION cc.change_event_row('legs');
+CREATE TRIGGER legs_events_write AFTER INSERT ON cc.legs
+    FOR EACH STATEMENT EXECUTE FUNCTION cc.change_events_write();
 
-CREATE FUNCTION cc.queue_entries_events() RETURNS trigger
-LANGUAGE plpgsql
-SECURITY DEFINER
-SET search_path = pg_catalog, cc
-AS $$
-BEGIN
-    IF TG_OP = 'INSERT' THEN
-        PERFORM cc.event_append('queue_entry.created',
-            jsonb_strip_nulls(jsonb_build_object('queue_entry_id', NEW.id, 'state', NEW.state,
-                'priority', NEW.priority, 'from_queue_id', NEW.from_queue_id,
-                'routing_rule_id', NEW.routing_rule_id)),
-            call_id => NEW.call_id, agent_id => NEW.agent_id, queue_id => NEW.queue_id);
-    ELSIF NEW.state IS DISTINCT FROM OLD.state THEN
-        PERFORM cc.event_append('queue_entry.state_changed',
-            jsonb_strip_nulls(jsonb_build_object('queue_entry_id', NEW.id, 'from', OLD.state, 'to', NEW.state)),
-            call_id => NEW.call_id, agent_id => NEW.agent_id, queue_id => NEW.queue_id);
-    END IF;
-    RETURN NULL;
-END;
-$$;
-COMMENT ON FUNCTION cc.queue_entries_events() IS
-    'Trigger: queue_entry.created when a call enters a queue, queue_entry.state_changed ({from, to}) when its entry moves (offered, answered, abandoned, ...).';
+-- queue entries: queue_entry.created when a call enters a queue,
+-- queue_entry.state_changed ({from, to}) when its entry moves
 CREATE TRIGGER queue_entries_events AFTER INSERT OR UPDATE OF state ON cc.queue_entries
-    FOR EACH ROW EXECUTE FUNCTION cc.queue_entries_events();
+    FOR EACH ROW EXECUTE FUNCTION cc.change_event_row('queue_entries');
+CREATE TRIGGER queue_entries_events_write AFTER INSERT OR UPDATE OF state ON cc.queue_entries
+    FOR EACH STATEMENT EXECUTE FUNCTION cc.change_events_write();
 
-CREATE FUNCTION cc.offers_events() RETURNS trigger
-LANGUAGE plpgsql
-SECURITY DEFINER
-SET search_path = pg_catalog, cc
-AS $$
-DECLARE
-    queue uuid;
-BEGIN
-    SELECT q.queue_id INTO queue FROM cc.queue_entries AS q WHERE q.id = NEW.queue_entry_id;
-    IF TG_OP = 'INSERT' THEN
-        PERFORM cc.event_append('offer.created',
-            jsonb_strip_nulls(jsonb_build_object('offer_id', NEW.id, 'queue_entry_id', NEW.queue_entry_id,
-                'phone_id', NEW.phone_id)),
-            call_id => NEW.call_id, leg_id => NEW.leg_id, agent_id => NEW.agent_id, queue_id => queue);
-    ELSIF NEW.outcome IS DISTINCT FROM OLD.outcome THEN
-        PERFORM cc.event_append('offer.decided',
-            jsonb_strip_nulls(jsonb_build_object('offer_id', NEW.id, 'from', OLD.outcome, 'to', NEW.outcome,
-                'reason', NEW.reason, 'phone_id', NEW.phone_id)),
-            call_id => NEW.call_id, leg_id => NEW.leg_id, agent_id => NEW.agent_id, queue_id => queue);
-    END IF;
-    RETURN NULL;
-END;
-$$;
-COMMENT ON FUNCTION cc.offers_events() IS
-    'Trigger: offer.created when a queued call rings an agent or phone, offer.decided ({from, to, reason}) when the offer is accepted, rejected, timed out or canceled.';
+-- offers: offer.created when a queued call rings an agent or phone,
+-- offer.decided ({from, to, reason}) when it is accepted, rejected, timed
+-- out or canceled; the queue named is the offer's entry's
 CREATE TRIGGER offers_events AFTER INSERT OR UPDATE OF outcome ON cc.offers
-    FOR EACH ROW EXECUTE FUNCTION cc.offers_events();
+    FOR EACH ROW EXECUTE FUNCTION cc.change_event_row('offers');
+CREATE TRIGGER offers_events_write AFTER INSERT OR UPDATE OF outcome ON cc.offers
+    FOR EACH STATEMENT EXECUTE FUNCTION cc.change_events_write();
 
-CREATE FUNCTION cc.agents_events() RETURNS trigger
-LANGUAGE plpgsql
-SECURITY DEFINER
-SET search_path = pg_catalog, cc
-AS $$
-DECLARE
-    call uuid;
-BEGIN
-    IF NEW.state IS NOT DISTINCT FROM OLD.state
-       AND NOT (NEW.state = 'break' AND NEW.break_reason_id IS DISTINCT FROM OLD.break_reason_id) THEN
-        RETURN NULL;    -- a new break reason is a change too
-    END IF;
-    IF NEW.state IN ('ringing', 'talking', 'wrap_up') OR OLD.state IN ('ringing', 'talking', 'wrap_up') THEN
-        -- the call that moved the agent: its most recent leg's
-        SELECT l.call_id INTO call FROM cc.legs AS l WHERE l.agent_id = NEW.id
-         ORDER BY l.created_at DESC LIMIT 1;
-    END IF;
-    INSERT INTO cc.agent_state_log (agent_id, from_state, to_state, reason, break_reason_id, call_id, at)
-    VALUES (NEW.id, OLD.state, NEW.state, NEW.state_reason,
-            CASE WHEN NEW.state = 'break' THEN NEW.break_reason_id END, call,
-            -- the time the agent row says it entered the state, when it says so
-            CASE WHEN NEW.state_entered_at IS DISTINCT FROM OLD.state_entered_at
-                 THEN NEW.state_entered_at ELSE now() END);
-    PERFORM cc.event_append('agent.state_changed',
-        jsonb_strip_nulls(jsonb_build_object('from', OLD.state, 'to', NEW.state, 'reason', NEW.state_reason,
-            'break_reason_id', CASE WHEN NEW.state = 'break' THEN NEW.break_reason_id END,
-            'extension', NEW.extension)),
-        call_id => call, agent_id => NEW.id);
-    RETURN NULL;
-END;
-$$;
-COMMENT ON FUNCTION cc.agents_events() IS
-    'Trigger: when an agent''s state changes, a cc.agent_state_log row and an agent.state_changed event ({from, to, reason}), with the call that caused it for ringing, talking and wrap_up.';
+-- agents: when the state changes (a new break reason is a change too), a
+-- cc.agent_state_log row and agent.state_changed ({from, to, reason}), with
+-- the call that caused it for ringing, talking and wrap_up (the agent's
+-- latest leg's)
 CREATE TRIGGER agents_events AFTER UPDATE OF state, break_reason_id ON cc.agents
-    FOR EACH ROW EXECUTE FUNCTION cc.agents_events();
+    FOR EACH ROW EXECUTE FUNCTION cc.change_event_row('agents');
+CREATE TRIGGER agents_events_write AFTER UPDATE OF state, break_reason_id ON cc.agents
+    FOR EACH STATEMENT EXECUTE FUNCTION cc.change_events_write();
 
-CREATE FUNCTION cc.commands_events() RETURNS trigger
-LANGUAGE plpgsql
-SECURITY DEFINER
-SET search_path = pg_catalog, cc
-AS $$
-BEGIN
-    IF TG_OP = 'INSERT' THEN
-        PERFORM cc.event_append('command.created', jsonb_build_object('kind', NEW.kind),
-                                call_id => NEW.call_id, command_id => NEW.id);
-    ELSIF NEW.state = 'claimed' AND OLD.state IS DISTINCT FROM 'claimed' THEN
-        PERFORM cc.event_append('command.claimed',
-            jsonb_strip_nulls(jsonb_build_object('kind', NEW.kind, 'claimed_by', NEW.claimed_by,
-                                                 'attempts', NEW.attempts)),
-            call_id => NEW.call_id, command_id => NEW.id);
-    END IF;
-    RETURN NULL;
-END;
-$$;
-COMMENT ON FUNCTION cc.commands_events() IS
-    'Trigger: command.created when a command is queued, command.claimed when a worker claims it (command.done, command.failed and command.requeued come from the bus functions).';
+-- commands: command.created when queued, command.claimed when a worker
+-- claims it (command.done, command.failed and command.requeued come from
+-- the bus functions)
 CREATE TRIGGER commands_events AFTER INSERT OR UPDATE OF state ON cc.commands
-    FOR EACH ROW EXECUTE FUNCTION cc.commands_events();
+    FOR EACH ROW EXECUTE FUNCTION cc.change_event_row('commands');
+CREATE TRIGGER commands_events_write AFTER INSERT OR UPDATE OF state ON cc.commands
+    FOR EACH STATEMENT EXECUTE FUNCTION cc.change_events_write();
