@@ -27,9 +27,10 @@
 
 CREATE INDEX IF NOT EXISTS legs_phone ON cc.legs (phone_id, ended_at) WHERE phone_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS phones_agent ON cc.phones (agent_id) WHERE agent_id IS NOT NULL;
--- an agent's latest leg: the events trigger (cc.agents_events) looks it up at
--- every state change of an agent (without it: a scan of every leg, ~0.2 ms
--- per offer in bench/queue_dispatch.py, more as cc.legs grows)
+-- an agent's latest leg: the change events of agents (src/change_events.c)
+-- look it up at every state change of an agent to or from a call (without
+-- it: a scan of every leg, ~0.2 ms per offer in bench/queue_dispatch.py,
+-- more as cc.legs grows)
 CREATE INDEX IF NOT EXISTS legs_agent_created ON cc.legs (agent_id, created_at) WHERE agent_id IS NOT NULL;
 
 -- cc.queue_mobile_route: how agents' mobiles are called.
@@ -324,8 +325,8 @@ COMMENT ON FUNCTION cc.queue_offers_write(cc.queues, uuid[], uuid[], uuid[], uui
     'Records claimed pairs as offers, set-based: agent legs, cc.offers rows, entries offered, calls offering, idle agents ringing (log and agent.state_changed), offer.created events, one ring-timeout guard timer, and one call_actions command with a dial action per offer (cc.call_actions_send). Returns the number of offers.';
 
 -- cc.queue_dispatch_one pairs the waiting callers of one queue.
-CREATE FUNCTION cc.queue_dispatch_one(q cc.queues, max_pairs integer, t timestamptz, mobile_ok boolean)
-RETURNS integer
+CREATE FUNCTION cc.queue_dispatch_one(q cc.queues, max_pairs integer, t timestamptz, mobile_ok boolean,
+                                      OUT n_offered integer, OUT all_offered boolean)
 LANGUAGE plpgsql
 SET search_path = pg_catalog, cc
 AS $$
@@ -357,16 +358,19 @@ DECLARE
     claimed   uuid[];
     entry     uuid;
     call      uuid;
+    waiting   integer;
     want      integer;
 BEGIN
-    want := least(max_pairs,
-                  (SELECT count(*) FROM cc.queue_entries AS e
-                    WHERE e.queue_id = q.id AND e.state = 'waiting' AND (e.not_before IS NULL OR e.not_before <= t))
-                  + (SELECT count(*) FROM cc.callbacks AS cb
-                      WHERE cb.queue_id = q.id AND cb.state = 'pending' AND cb.expires_at > t
-                        AND (cb.last_attempt_at IS NULL OR cb.last_attempt_at + make_interval(secs => retry_s) <= t)));
+    waiting := (SELECT count(*) FROM cc.queue_entries AS e
+                 WHERE e.queue_id = q.id AND e.state = 'waiting' AND (e.not_before IS NULL OR e.not_before <= t))
+               + (SELECT count(*) FROM cc.callbacks AS cb
+                   WHERE cb.queue_id = q.id AND cb.state = 'pending' AND cb.expires_at > t
+                     AND (cb.last_attempt_at IS NULL OR cb.last_attempt_at + make_interval(secs => retry_s) <= t));
+    want := least(max_pairs, waiting);
+    n_offered := 0;
+    all_offered := waiting = 0;
     IF want = 0 THEN
-        RETURN 0;
+        RETURN;
     END IF;
 
     -- The calls of the first waiting entries are claimed first (SKIP
@@ -409,7 +413,7 @@ BEGIN
                    FOR NO KEY UPDATE OF cb SKIP LOCKED) AS claimed_callbacks) AS x;
     n_items := least(coalesce(cardinality(i_id), 0), want);
     IF n_items = 0 THEN
-        RETURN 0;
+        RETURN;
     END IF;
     n_generic := (SELECT count(*) FROM unnest(i_pref[1:n_items], i_tried[1:n_items]) AS u (pref, tried)
                    WHERE u.pref = '{}' AND NOT u.tried);
@@ -458,11 +462,12 @@ BEGIN
         END LOOP;
     END LOOP;
     PERFORM cc.queue_offers_write(q, p_entry, p_call, p_agent, p_phone, t);
-    RETURN (SELECT count(DISTINCT x) FROM unnest(p_entry) AS x);
+    n_offered := (SELECT count(DISTINCT x) FROM unnest(p_entry) AS x);
+    all_offered := n_offered = waiting;
 END;
 $$;
 COMMENT ON FUNCTION cc.queue_dispatch_one(cc.queues, integer, timestamptz, boolean) IS
-    'Pairs up to max_pairs waiting callers of one queue (entries and due callbacks, by priority then wait) with the members its strategy ranks first; ring_all gives a caller up to ring_all_cap members. Returns the callers offered.';
+    'Pairs up to max_pairs waiting callers of one queue (entries and due callbacks, by priority then wait) with the members its strategy ranks first; ring_all gives a caller up to ring_all_cap members. Returns the callers offered, and whether they were every caller that could be offered now.';
 
 -- cc.queue_work_left: a queue has both a caller that could be offered now
 -- and a member that could take it.  After a dispatch this means rows were
@@ -496,6 +501,8 @@ DECLARE
     q         cc.queues;
     mobile_ok boolean := (SELECT r.trunk_id IS NOT NULL FROM cc.queue_mobile_route() AS r);
     total     integer := 0;
+    n         integer;
+    done      boolean;
     again     uuid[] := '{}';
 BEGIN
     IF max_pairs IS NULL OR max_pairs < 1 OR max_pairs > 100000 THEN
@@ -513,10 +520,15 @@ BEGIN
                 OR EXISTS (SELECT 1 FROM cc.callbacks AS cb WHERE cb.queue_id = x.id AND cb.state = 'pending'))
          ORDER BY head.priority NULLS LAST, head.entered_at NULLS LAST, x.id
     LOOP
+        done := false;
         IF total < max_pairs THEN
-            total := total + cc.queue_dispatch_one(q, max_pairs - total, t, mobile_ok);
+            SELECT d.n_offered, d.all_offered INTO n, done
+              FROM cc.queue_dispatch_one(q, max_pairs - total, t, mobile_ok) AS d;
+            total := total + n;
         END IF;
-        IF cc.queue_work_left(q, t, mobile_ok) THEN
+        -- a queue whose every caller was offered has no work left; otherwise
+        -- callers were held by other transactions, or members ran out
+        IF NOT done AND cc.queue_work_left(q, t, mobile_ok) THEN
             again := again || q.id;
         END IF;
     END LOOP;
