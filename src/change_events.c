@@ -792,10 +792,15 @@ array_of(Datum *elems, bool *has, int n, Oid type)
 	return PointerGetDatum(construct_md_array(elems, nulls, 1, dims, lbs, type, typlen, typbyval, typalign));
 }
 
+/*
+ * A kept plan, generic from the start: planned for each array's actual
+ * length, a custom plan looks cheaper than the generic one for a single
+ * event, so the plan cache would plan the INSERT again at every statement.
+ */
 static SPIPlanPtr
 prepare_kept(const char *query, int nargs, Oid *types)
 {
-	SPIPlanPtr	plan = SPI_prepare(query, nargs, types);
+	SPIPlanPtr	plan = SPI_prepare_cursor(query, nargs, types, CURSOR_OPT_GENERIC_PLAN);
 
 	if (plan == NULL)
 		elog(ERROR, "cc: SPI_prepare of the change events' INSERT failed: %s",
