@@ -449,6 +449,15 @@ set_id(PendingEvent *ev, int id, RowChange *rc, HeapTuple tuple, int c)
 	}
 }
 
+/* A call's events name the call, and its agent and queue as they are now. */
+static void
+set_call_ids(PendingEvent *ev, RowChange *rc)
+{
+	set_id(ev, ID_CALL, rc, rc->new, CALL_ID);
+	set_id(ev, ID_AGENT, rc, rc->new, CALL_AGENT);
+	set_id(ev, ID_QUEUE, rc, rc->new, CALL_QUEUE);
+}
+
 /*
  * call.created; call.state_changed, call.agent_changed, call.queue_changed
  * ({from, to}) when those columns change.
@@ -469,9 +478,7 @@ calls_changed(RowChange *rc)
 		json_add_column(&data, "callee", rc, rc->new, CALL_CALLEE);
 		json_add_column(&data, "parent_call_id", rc, rc->new, CALL_PARENT);
 		ev = pending_add("call.created", &data);
-		set_id(ev, ID_CALL, rc, rc->new, CALL_ID);
-		set_id(ev, ID_AGENT, rc, rc->new, CALL_AGENT);
-		set_id(ev, ID_QUEUE, rc, rc->new, CALL_QUEUE);
+		set_call_ids(ev, rc);
 		return;
 	}
 	if (column_changed(rc, CALL_STATE))
@@ -487,9 +494,7 @@ calls_changed(RowChange *rc)
 			json_add_column(&data, "side", rc, rc->new, CALL_HANGUP_SIDE);
 		}
 		ev = pending_add("call.state_changed", &data);
-		set_id(ev, ID_CALL, rc, rc->new, CALL_ID);
-		set_id(ev, ID_AGENT, rc, rc->new, CALL_AGENT);
-		set_id(ev, ID_QUEUE, rc, rc->new, CALL_QUEUE);
+		set_call_ids(ev, rc);
 	}
 	if (column_changed(rc, CALL_AGENT))
 	{
@@ -497,9 +502,7 @@ calls_changed(RowChange *rc)
 		json_add_column(&data, "from", rc, rc->old, CALL_AGENT);
 		json_add_column(&data, "to", rc, rc->new, CALL_AGENT);
 		ev = pending_add("call.agent_changed", &data);
-		set_id(ev, ID_CALL, rc, rc->new, CALL_ID);
-		set_id(ev, ID_AGENT, rc, rc->new, CALL_AGENT);
-		set_id(ev, ID_QUEUE, rc, rc->new, CALL_QUEUE);
+		set_call_ids(ev, rc);
 	}
 	if (column_changed(rc, CALL_QUEUE))
 	{
@@ -507,9 +510,7 @@ calls_changed(RowChange *rc)
 		json_add_column(&data, "from", rc, rc->old, CALL_QUEUE);
 		json_add_column(&data, "to", rc, rc->new, CALL_QUEUE);
 		ev = pending_add("call.queue_changed", &data);
-		set_id(ev, ID_CALL, rc, rc->new, CALL_ID);
-		set_id(ev, ID_AGENT, rc, rc->new, CALL_AGENT);
-		set_id(ev, ID_QUEUE, rc, rc->new, CALL_QUEUE);
+		set_call_ids(ev, rc);
 	}
 }
 
