@@ -240,22 +240,45 @@ column(RowChange *rc, HeapTuple tuple, int c, bool *isnull)
 	return heap_getattr(tuple, rc->att[c], rc->desc, isnull);
 }
 
+/*
+ * A value's text, as its type's output function writes it (text and uuid,
+ * most of what the events carry, without looking the function up).
+ */
+static char *
+datum_text(Oid typid, Datum value)
+{
+	Oid			output;
+	bool		varlena;
+
+	if (typid == TEXTOID)
+		return TextDatumGetCString(value);
+	if (typid == UUIDOID)
+		return DatumGetCString(DirectFunctionCall1(uuid_out, value));
+	getTypeOutputInfo(typid, &output, &varlena);
+	return OidOutputFunctionCall(output, value);
+}
+
 /* A column's text (NULL when null), in the current memory context. */
 static char *
 column_text(RowChange *rc, HeapTuple tuple, int c)
 {
 	bool		isnull;
 	Datum		value = column(rc, tuple, c, &isnull);
-	Oid			typid = TupleDescAttr(rc->desc, rc->att[c] - 1)->atttypid;
-	Oid			output;
-	bool		varlena;
+
+	return isnull ? NULL : datum_text(TupleDescAttr(rc->desc, rc->att[c] - 1)->atttypid, value);
+}
+
+/* Copies a uuid column into *out; false (and *out untouched) when null. */
+static bool
+column_uuid(RowChange *rc, HeapTuple tuple, int c, pg_uuid_t *out)
+{
+	bool		isnull;
+	Datum		value = column(rc, tuple, c, &isnull);
 
 	if (isnull)
-		return NULL;
-	if (typid == TEXTOID)
-		return TextDatumGetCString(value);
-	getTypeOutputInfo(typid, &output, &varlena);
-	return OidOutputFunctionCall(output, value);
+		return false;
+	*out = *DatumGetUUIDP(value);
+	return true;
 }
 
 /* Whether a text column holds s (false when null). */
@@ -309,32 +332,14 @@ json_add(StringInfo buf, const char *key, Oid typid, Datum value, bool isnull)
 		case INT2OID:
 		case INT4OID:
 		case INT8OID:
-			{
-				Oid			output;
-				bool		varlena;
-
-				getTypeOutputInfo(typid, &output, &varlena);
-				appendStringInfoString(buf, OidOutputFunctionCall(output, value));
-				break;
-			}
+			appendStringInfoString(buf, datum_text(typid, value));
+			break;
 		case BOOLOID:
 			appendStringInfoString(buf, DatumGetBool(value) ? "true" : "false");
 			break;
-		case TEXTOID:
-			escape_json(buf, TextDatumGetCString(value));
-			break;
-		case UUIDOID:
-			escape_json(buf, DatumGetCString(DirectFunctionCall1(uuid_out, value)));
-			break;
 		default:
-			{
-				Oid			output;
-				bool		varlena;
-
-				getTypeOutputInfo(typid, &output, &varlena);
-				escape_json(buf, OidOutputFunctionCall(output, value));
-				break;
-			}
+			escape_json(buf, datum_text(typid, value));
+			break;
 	}
 }
 
@@ -439,14 +444,7 @@ pending_add(const char *type, StringInfo data)
 static void
 set_id(PendingEvent *ev, int id, RowChange *rc, HeapTuple tuple, int c)
 {
-	bool		isnull;
-	Datum		value = column(rc, tuple, c, &isnull);
-
-	if (!isnull)
-	{
-		ev->ids[id] = *DatumGetUUIDP(value);
-		ev->has_id[id] = true;
-	}
+	ev->has_id[id] = column_uuid(rc, tuple, c, &ev->ids[id]);
 }
 
 /* A call's events name the call, and its agent and queue as they are now. */
@@ -597,16 +595,7 @@ offers_changed(RowChange *rc)
 	set_id(ev, ID_CALL, rc, rc->new, OFFER_CALL);
 	set_id(ev, ID_LEG, rc, rc->new, OFFER_LEG);
 	set_id(ev, ID_AGENT, rc, rc->new, OFFER_AGENT);
-	{
-		bool		isnull;
-		Datum		entry = column(rc, rc->new, OFFER_ENTRY, &isnull);
-
-		if (!isnull)
-		{
-			ev->queue_entry = *DatumGetUUIDP(entry);
-			ev->has_queue_entry = true;
-		}
-	}
+	ev->has_queue_entry = column_uuid(rc, rc->new, OFFER_ENTRY, &ev->queue_entry);
 }
 
 /* An agent in one of these states is with a call. */
@@ -660,15 +649,7 @@ agents_changed(RowChange *rc)
 		ev->reason = reason ? MemoryContextStrdup(TopTransactionContext, reason) : NULL;
 	}
 	if (on_break)
-	{
-		Datum		value = column(rc, rc->new, AGENT_BREAK, &isnull);
-
-		if (!isnull)
-		{
-			ev->break_reason = *DatumGetUUIDP(value);
-			ev->has_break_reason = true;
-		}
-	}
+		ev->has_break_reason = column_uuid(rc, rc->new, AGENT_BREAK, &ev->break_reason);
 	/* the time the agent row says it entered the state, when it says so */
 	if (column_changed(rc, AGENT_ENTERED))
 	{
@@ -811,20 +792,31 @@ prepare_kept(const char *query, int nargs, Oid *types)
 	return plan;
 }
 
+/* Runs one of the two INSERTs; n events are written. */
+static void
+execute_insert(SPIPlanPtr plan, Datum *args, int n)
+{
+	int			rc = SPI_execute_plan(plan, args, NULL, false, 0);
+
+	if (rc != SPI_OK_INSERT)
+		elog(ERROR, "cc: writing %d change events failed: %s", n, SPI_result_code_string(rc));
+}
+
 /*
- * Writes events[0..n), all plain (agent_log false) or all of agents: one
- * INSERT into cc.events, which gives them their seq in this order (for
- * agents, with their cc.agent_state_log rows in the same statement).
+ * Writes events[0..n), none of them an agent's: one INSERT into cc.events,
+ * which gives them their seq in this order.  An offer's queue is its
+ * entry's.
  */
 static void
-write_events(PendingEvent *events, int n, bool agent_log)
+write_plain_events(PendingEvent *events, int n)
 {
 	Datum	   *types = palloc(sizeof(Datum) * n);
 	Datum	   *data = palloc(sizeof(Datum) * n);
 	Datum	   *ids[ID_COUNT];
 	bool	   *has[ID_COUNT];
+	Datum	   *entries = palloc(sizeof(Datum) * n);
+	bool	   *has_entry = palloc(sizeof(bool) * n);
 	Datum		args[8];
-	int			rc;
 
 	for (int k = 0; k < ID_COUNT; k++)
 	{
@@ -840,95 +832,96 @@ write_events(PendingEvent *events, int n, bool agent_log)
 			ids[k][i] = UUIDPGetDatum(&events[i].ids[k]);
 			has[k][i] = events[i].has_id[k];
 		}
+		entries[i] = UUIDPGetDatum(&events[i].queue_entry);
+		has_entry[i] = events[i].has_queue_entry;
 	}
-
-	if (!agent_log)
+	args[0] = array_of(types, NULL, n, TEXTOID);
+	args[1] = array_of(data, NULL, n, TEXTOID);
+	for (int k = 0; k < ID_COUNT; k++)
+		args[2 + k] = array_of(ids[k], has[k], n, UUIDOID);
+	args[7] = array_of(entries, has_entry, n, UUIDOID);
+	if (events_plan == NULL)
 	{
-		Datum	   *entries = palloc(sizeof(Datum) * n);
-		bool	   *has_entry = palloc(sizeof(bool) * n);
+		Oid			argtypes[8] = {TEXTARRAYOID, TEXTARRAYOID, UUIDARRAYOID, UUIDARRAYOID,
+		UUIDARRAYOID, UUIDARRAYOID, UUIDARRAYOID, UUIDARRAYOID};
 
-		for (int i = 0; i < n; i++)
-		{
-			entries[i] = UUIDPGetDatum(&events[i].queue_entry);
-			has_entry[i] = events[i].has_queue_entry;
-		}
-		args[0] = array_of(types, NULL, n, TEXTOID);
-		args[1] = array_of(data, NULL, n, TEXTOID);
-		for (int k = 0; k < ID_COUNT; k++)
-			args[2 + k] = array_of(ids[k], has[k], n, UUIDOID);
-		args[7] = array_of(entries, has_entry, n, UUIDOID);
-		if (events_plan == NULL)
-		{
-			Oid			argtypes[8] = {TEXTARRAYOID, TEXTARRAYOID, UUIDARRAYOID, UUIDARRAYOID,
-			UUIDARRAYOID, UUIDARRAYOID, UUIDARRAYOID, UUIDARRAYOID};
-
-			events_plan = prepare_kept(
-				"INSERT INTO cc.events (type, data, call_id, leg_id, agent_id, queue_id, command_id) "
-				"SELECT u.type, u.data::jsonb, u.call_id, u.leg_id, u.agent_id, "
-				"       coalesce(u.queue_id, (SELECT e.queue_id FROM cc.queue_entries AS e WHERE e.id = u.entry_id)), "
-				"       u.command_id "
-				"  FROM unnest($1, $2, $3, $4, $5, $6, $7, $8) WITH ORDINALITY "
-				"       AS u (type, data, call_id, leg_id, agent_id, queue_id, command_id, entry_id, n) "
-				" ORDER BY u.n",
-				8, argtypes);
-		}
-		rc = SPI_execute_plan(events_plan, args, NULL, false, 0);
+		events_plan = prepare_kept(
+			"INSERT INTO cc.events (type, data, call_id, leg_id, agent_id, queue_id, command_id) "
+			"SELECT u.type, u.data::jsonb, u.call_id, u.leg_id, u.agent_id, "
+			"       coalesce(u.queue_id, (SELECT e.queue_id FROM cc.queue_entries AS e WHERE e.id = u.entry_id)), "
+			"       u.command_id "
+			"  FROM unnest($1, $2, $3, $4, $5, $6, $7, $8) WITH ORDINALITY "
+			"       AS u (type, data, call_id, leg_id, agent_id, queue_id, command_id, entry_id, n) "
+			" ORDER BY u.n",
+			8, argtypes);
 	}
-	else
+	execute_insert(events_plan, args, n);
+}
+
+/*
+ * Writes events[0..n), all agent.state_changed: one statement inserts
+ * their cc.agent_state_log rows and their events, in this order.
+ */
+static void
+write_agent_events(PendingEvent *events, int n)
+{
+	Datum	   *agents = palloc(sizeof(Datum) * n);
+	bool	   *has_agent = palloc(sizeof(bool) * n);
+	Datum	   *from_states = palloc(sizeof(Datum) * n);
+	Datum	   *to_states = palloc(sizeof(Datum) * n);
+	Datum	   *reasons = palloc(sizeof(Datum) * n);
+	bool	   *has_reason = palloc(sizeof(bool) * n);
+	Datum	   *breaks = palloc(sizeof(Datum) * n);
+	bool	   *has_break = palloc(sizeof(bool) * n);
+	Datum	   *ats = palloc(sizeof(Datum) * n);
+	Datum	   *find_calls = palloc(sizeof(Datum) * n);
+	Datum	   *data = palloc(sizeof(Datum) * n);
+	Datum		args[8];
+
+	for (int i = 0; i < n; i++)
 	{
-		Datum	   *from_states = palloc(sizeof(Datum) * n);
-		Datum	   *to_states = palloc(sizeof(Datum) * n);
-		Datum	   *reasons = palloc(sizeof(Datum) * n);
-		bool	   *has_reason = palloc(sizeof(bool) * n);
-		Datum	   *breaks = palloc(sizeof(Datum) * n);
-		bool	   *has_break = palloc(sizeof(bool) * n);
-		Datum	   *ats = palloc(sizeof(Datum) * n);
-		Datum	   *find_calls = palloc(sizeof(Datum) * n);
-
-		for (int i = 0; i < n; i++)
-		{
-			from_states[i] = CStringGetTextDatum(events[i].from_state);
-			to_states[i] = CStringGetTextDatum(events[i].to_state);
-			has_reason[i] = events[i].reason != NULL;
-			reasons[i] = has_reason[i] ? CStringGetTextDatum(events[i].reason) : (Datum) 0;
-			breaks[i] = UUIDPGetDatum(&events[i].break_reason);
-			has_break[i] = events[i].has_break_reason;
-			ats[i] = TimestampTzGetDatum(events[i].at);
-			find_calls[i] = BoolGetDatum(events[i].find_call);
-		}
-		args[0] = array_of(ids[ID_AGENT], has[ID_AGENT], n, UUIDOID);
-		args[1] = array_of(from_states, NULL, n, TEXTOID);
-		args[2] = array_of(to_states, NULL, n, TEXTOID);
-		args[3] = array_of(reasons, has_reason, n, TEXTOID);
-		args[4] = array_of(breaks, has_break, n, UUIDOID);
-		args[5] = array_of(ats, NULL, n, TIMESTAMPTZOID);
-		args[6] = array_of(find_calls, NULL, n, BOOLOID);
-		args[7] = array_of(data, NULL, n, TEXTOID);
-		if (agent_events_plan == NULL)
-		{
-			Oid			argtypes[8] = {UUIDARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
-			UUIDARRAYOID, TIMESTAMPTZARRAYOID, BOOLARRAYOID, TEXTARRAYOID};
-
-			/* the call that moved the agent is its most recent leg's */
-			agent_events_plan = prepare_kept(
-				"WITH u AS ("
-				"    SELECT u.*, CASE WHEN u.find_call THEN"
-				"                    (SELECT l.call_id FROM cc.legs AS l WHERE l.agent_id = u.agent_id"
-				"                      ORDER BY l.created_at DESC LIMIT 1) END AS call_id"
-				"      FROM unnest($1, $2, $3, $4, $5, $6, $7, $8) WITH ORDINALITY"
-				"           AS u (agent_id, from_state, to_state, reason, break_reason_id, at, find_call, data, n)), "
-				"log AS ("
-				"    INSERT INTO cc.agent_state_log (agent_id, from_state, to_state, reason, break_reason_id, call_id, at)"
-				"    SELECT u.agent_id, u.from_state, u.to_state, u.reason, u.break_reason_id, u.call_id, u.at"
-				"      FROM u ORDER BY u.n) "
-				"INSERT INTO cc.events (type, data, call_id, agent_id) "
-				"SELECT 'agent.state_changed', u.data::jsonb, u.call_id, u.agent_id FROM u ORDER BY u.n",
-				8, argtypes);
-		}
-		rc = SPI_execute_plan(agent_events_plan, args, NULL, false, 0);
+		agents[i] = UUIDPGetDatum(&events[i].ids[ID_AGENT]);
+		has_agent[i] = events[i].has_id[ID_AGENT];
+		from_states[i] = CStringGetTextDatum(events[i].from_state);
+		to_states[i] = CStringGetTextDatum(events[i].to_state);
+		has_reason[i] = events[i].reason != NULL;
+		reasons[i] = has_reason[i] ? CStringGetTextDatum(events[i].reason) : (Datum) 0;
+		breaks[i] = UUIDPGetDatum(&events[i].break_reason);
+		has_break[i] = events[i].has_break_reason;
+		ats[i] = TimestampTzGetDatum(events[i].at);
+		find_calls[i] = BoolGetDatum(events[i].find_call);
+		data[i] = CStringGetTextDatum(events[i].data);
 	}
-	if (rc != SPI_OK_INSERT)
-		elog(ERROR, "cc: writing %d change events failed: %s", n, SPI_result_code_string(rc));
+	args[0] = array_of(agents, has_agent, n, UUIDOID);
+	args[1] = array_of(from_states, NULL, n, TEXTOID);
+	args[2] = array_of(to_states, NULL, n, TEXTOID);
+	args[3] = array_of(reasons, has_reason, n, TEXTOID);
+	args[4] = array_of(breaks, has_break, n, UUIDOID);
+	args[5] = array_of(ats, NULL, n, TIMESTAMPTZOID);
+	args[6] = array_of(find_calls, NULL, n, BOOLOID);
+	args[7] = array_of(data, NULL, n, TEXTOID);
+	if (agent_events_plan == NULL)
+	{
+		Oid			argtypes[8] = {UUIDARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
+		UUIDARRAYOID, TIMESTAMPTZARRAYOID, BOOLARRAYOID, TEXTARRAYOID};
+
+		/* the call that moved the agent is its most recent leg's */
+		agent_events_plan = prepare_kept(
+			"WITH u AS ("
+			"    SELECT u.*, CASE WHEN u.find_call THEN"
+			"                    (SELECT l.call_id FROM cc.legs AS l WHERE l.agent_id = u.agent_id"
+			"                      ORDER BY l.created_at DESC LIMIT 1) END AS call_id"
+			"      FROM unnest($1, $2, $3, $4, $5, $6, $7, $8) WITH ORDINALITY"
+			"           AS u (agent_id, from_state, to_state, reason, break_reason_id, at, find_call, data, n)), "
+			"log AS ("
+			"    INSERT INTO cc.agent_state_log (agent_id, from_state, to_state, reason, break_reason_id, call_id, at)"
+			"    SELECT u.agent_id, u.from_state, u.to_state, u.reason, u.break_reason_id, u.call_id, u.at"
+			"      FROM u ORDER BY u.n) "
+			"INSERT INTO cc.events (type, data, call_id, agent_id) "
+			"SELECT 'agent.state_changed', u.data::jsonb, u.call_id, u.agent_id FROM u ORDER BY u.n",
+			8, argtypes);
+	}
+	execute_insert(agent_events_plan, args, n);
 }
 
 /*
@@ -977,7 +970,10 @@ cc_change_events_write(PG_FUNCTION_ARGS)
 	for (int i = 1; i <= n; i++)
 		if (i == n || mine[i].agent_log != mine[start].agent_log)
 		{
-			write_events(&mine[start], i - start, mine[start].agent_log);
+			if (mine[start].agent_log)
+				write_agent_events(&mine[start], i - start);
+			else
+				write_plain_events(&mine[start], i - start);
 			start = i;
 		}
 	SPI_finish();
