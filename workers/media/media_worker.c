@@ -57,6 +57,7 @@ static void run_command(int index, uint32 generation, CcMediaCmd *cmd, int len);
 static void open_session(int index, uint32 generation, const CcMediaPeer *peer);
 static void close_session(MediaSession *s);
 static int64 run_tick(int64 scheduled_us);
+static int64 first_tick_after(int64 now_us);
 static int64 sleep_until_us(int64 when_us);
 static void close_orphans(void);
 static void adopt_sessions(void);
@@ -421,6 +422,27 @@ adopt_sessions(void)
  */
 #define MEDIA_SEND_OFFSET_US	(MEDIA_TICK_MS * 1000 / 2)
 
+/*
+ * first_tick_after is this worker's first tick after now_us.  Ticks sit on
+ * one 20 ms grid of CLOCK_MONOTONIC, which every process shares, and
+ * worker i's are MEDIA_SEND_OFFSET_US * i / N into each period: the
+ * workers' work fills the first half of the period one after the other,
+ * and their sends the second half, so two workers never burst at once (on
+ * a small machine they would take every core together, and whatever else
+ * runs, the phones' own RTP for one, would preempt a burst midway).
+ */
+static int64
+first_tick_after(int64 now_us)
+{
+	int64		period = MEDIA_TICK_MS * 1000;
+	int64		phase = MEDIA_SEND_OFFSET_US * media_worker_id / Max(cc_shared->media_workers, 1);
+	int64		tick = now_us - now_us % period + phase;
+
+	while (tick <= now_us)
+		tick += period;
+	return tick;
+}
+
 /* sleep_until_us sleeps to a CLOCK_MONOTONIC time; returns the microseconds slept. */
 static int64
 sleep_until_us(int64 when_us)
@@ -538,7 +560,7 @@ cc_media_main(Datum main_arg)
 
 	media_now_ms = monotonic_ms();
 	adopt_sessions();
-	next_tick = monotonic_us() + MEDIA_TICK_MS * 1000;
+	next_tick = first_tick_after(monotonic_us());
 
 	while (!cc_shutdown_requested)
 	{
@@ -572,7 +594,7 @@ cc_media_main(Datum main_arg)
 			pg_atomic_fetch_add_u64(&self->ticks, 1);
 			next_tick += MEDIA_TICK_MS * 1000;
 			if (now - next_tick > 200000)
-				next_tick = now + MEDIA_TICK_MS * 1000;	/* we were stopped: do not catch up in a burst */
+				next_tick = first_tick_after(now);	/* we were stopped: do not catch up in a burst */
 		}
 		if (now / 1000 - last_orphan_check >= 1000)
 		{
