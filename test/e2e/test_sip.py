@@ -412,13 +412,32 @@ def test_8_admission_limit_sheds_new_calls_before_sql(cluster):
     cc.max_calls_per_second = 1, set by a reload: a call takes the second's
     one admission; a second INVITE within that second gets 503 with
     Retry-After from cc sip itself (no call row, no call.refused: no SQL
-    decided it), and a sip.calls_shed event reports it.  Without the limit
-    the next call is admitted again."""
+    decided it), and a sip.calls_shed event reports it.  The report is made
+    by cc sip's housekeeping transaction: while a deferred trigger makes
+    its COMMIT fail, the count is kept, and the report that finally
+    commits names the one refusal.  Without the limit the next call is
+    admitted again."""
     su.unblock(cluster)
     if not cluster.one("SELECT count(*) FROM cc.trunks WHERE mode = 'peering' AND enabled"):
         su.peering_trunk(cluster, "peer-admission")
     flow = su.pause_flow(cluster, "pause-admission", 2)
     su.number(cluster, "5558101", flow)
+    # the housekeeping transaction that reports the refusal fails at its
+    # COMMIT (a deferred constraint trigger) until the trigger is dropped;
+    # the sequence counts the attempts (nextval is not rolled back)
+    cluster.sql("""
+        CREATE SEQUENCE public.shed_report_attempts;
+        CREATE FUNCTION public.refuse_shed_report() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF NEW.type = 'sip.calls_shed' THEN
+                PERFORM nextval('public.shed_report_attempts');
+                RAISE EXCEPTION 'test: the sip.calls_shed report fails at commit';
+            END IF;
+            RETURN NULL;
+        END $$;
+        CREATE CONSTRAINT TRIGGER refuse_shed_report AFTER INSERT ON cc.events
+            DEFERRABLE INITIALLY DEFERRED
+            FOR EACH ROW EXECUTE FUNCTION public.refuse_shed_report()""")
     cluster.sql("ALTER SYSTEM SET cc.max_calls_per_second = 1")
     cluster.sql("SELECT pg_reload_conf()")
     time.sleep(1.5)  # cc sip rereads its configuration within a loop turn; the bucket is full
@@ -438,11 +457,17 @@ def test_8_admission_limit_sheds_new_calls_before_sql(cluster):
         assert cluster.one("SELECT count(*) FROM cc.calls WHERE caller = '5550812'") == 0
         assert cluster.one("SELECT count(*) FROM cc.events WHERE type = 'call.refused' "
                            "AND data->>'caller' = '5550812'") == 0
+        wait_until(lambda: cluster.one("SELECT is_called FROM public.shed_report_attempts"),
+                   10, what="a housekeeping transaction that failed to report the refusal")
+        cluster.sql("DROP TRIGGER refuse_shed_report ON cc.events")
         shed = wait_until(lambda: cluster.one(
             "SELECT data FROM cc.events WHERE type = 'sip.calls_shed' ORDER BY seq DESC LIMIT 1"),
-            10, what="a sip.calls_shed event")
-        assert shed["calls"] >= 1 and shed["max_calls_per_second"] == 1, shed
+            10, what="a sip.calls_shed event after the failed report")
+        assert shed["calls"] == 1 and shed["max_calls_per_second"] == 1, shed
     finally:
+        cluster.sql("DROP TRIGGER IF EXISTS refuse_shed_report ON cc.events; "
+                    "DROP FUNCTION IF EXISTS public.refuse_shed_report(); "
+                    "DROP SEQUENCE IF EXISTS public.shed_report_attempts")
         cluster.sql("ALTER SYSTEM RESET cc.max_calls_per_second")
         cluster.sql("SELECT pg_reload_conf()")
     time.sleep(1.0)

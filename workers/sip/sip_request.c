@@ -167,25 +167,37 @@ admit_new_call(void)
 
 /*
  * sip_request_report_shed, inside a transaction: appends one sip.calls_shed
- * event for the INVITEs refused by the admission limit since the last one.
+ * event for the INVITEs refused by the admission limit and not reported
+ * yet; returns how many it reported.  The count is kept until the caller,
+ * once the transaction has committed, hands that number to
+ * sip_request_shed_reported: a report rolled back is made again next time.
  */
-void
+uint64
 sip_request_report_shed(void)
 {
 	Oid			types[2] = {INT8OID, INT4OID};
 	Datum		values[2];
 
 	if (calls_shed == 0)
-		return;
+		return 0;
 	values[0] = Int64GetDatum((int64) calls_shed);
 	values[1] = Int32GetDatum(cc_max_calls_per_second);
 	if (SPI_execute_with_args("SELECT cc.event_append('sip.calls_shed', "
 							  "jsonb_build_object('calls', $1, 'max_calls_per_second', $2))",
 							  2, types, values, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "cc.event_append of sip.calls_shed failed");
+	return calls_shed;
+}
+
+/* sip_request_shed_reported: n refusals were reported by a committed transaction. */
+void
+sip_request_shed_reported(uint64 n)
+{
+	if (n == 0)
+		return;
 	elog(LOG, "cc sip: refused " UINT64_FORMAT " new calls above cc.max_calls_per_second = %d",
-		 calls_shed, cc_max_calls_per_second);
-	calls_shed = 0;
+		 n, cc_max_calls_per_second);
+	calls_shed -= Min(n, calls_shed);
 }
 
 static const char *

@@ -10,6 +10,7 @@
 
 extern void sip_request_save(nua_t *nua, nua_event_t event, nua_handle_t *nh);
 extern void sip_request_process(void);
-extern void sip_request_report_shed(void);
+extern uint64 sip_request_report_shed(void);
+extern void sip_request_shed_reported(uint64 n);
 
 #endif

@@ -119,14 +119,15 @@ reconcile_calls(void *arg)
 
 /*
  * housekeeping removes expired registrations and reports the calls the
- * admission limit refused (a transaction every few seconds).
+ * admission limit refused (a transaction every few seconds); *arg (uint64)
+ * gets the number of refusals reported.
  */
 static void
 housekeeping(void *arg)
 {
 	if (SPI_execute("SELECT cc.registrations_expire()", false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "cc.registrations_expire failed");
-	sip_request_report_shed();
+	*(uint64 *) arg = sip_request_report_shed();
 }
 
 /*
@@ -216,7 +217,10 @@ cc_sip_main(Datum main_arg)
 
 		if (time(NULL) >= next_housekeeping)
 		{
-			cc_worker_transaction("cc sip: housekeeping", housekeeping, NULL);
+			uint64		shed_reported = 0;
+
+			if (cc_worker_transaction("cc sip: housekeeping", housekeeping, &shed_reported))
+				sip_request_shed_reported(shed_reported);
 			next_housekeeping = time(NULL) + HOUSEKEEPING_INTERVAL_S;
 		}
 	}
