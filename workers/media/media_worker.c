@@ -425,11 +425,12 @@ adopt_sessions(void)
 /*
  * first_tick_after is this worker's first tick after now_us.  Ticks sit on
  * one 20 ms grid of CLOCK_MONOTONIC, which every process shares, and
- * worker i's are MEDIA_SEND_OFFSET_US * i / N into each period: the
- * workers' work fills the first half of the period one after the other,
- * and their sends the second half, so two workers never burst at once (on
- * a small machine they would take every core together, and whatever else
- * runs, the phones' own RTP for one, would preempt a burst midway).
+ * worker i's are MEDIA_SEND_OFFSET_US * i / N into each period: while
+ * each worker's work is shorter than its share of half a period, the
+ * workers work one after the other in the first half and send one after
+ * the other in the second.  Started each on its own clock, the workers
+ * ticked together: on a small machine they took every core at once, and
+ * whatever else ran (the phones' own RTP, say) preempted a send midway.
  */
 static int64
 first_tick_after(int64 now_us)
