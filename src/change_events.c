@@ -619,6 +619,7 @@ agents_changed(RowChange *rc)
 	PendingEvent *ev;
 	char	   *from_state;
 	char	   *to_state;
+	char	   *reason;
 	bool		on_break;
 	bool		isnull;
 
@@ -629,6 +630,8 @@ agents_changed(RowChange *rc)
 	on_break = to_state != NULL && strcmp(to_state, "break") == 0;
 	if (!column_changed(rc, AGENT_STATE) && !(on_break && column_changed(rc, AGENT_BREAK)))
 		return;
+
+	reason = column_text(rc, rc->new, AGENT_REASON);
 
 	json_begin(&data);
 	json_add_column(&data, "from", rc, rc->old, AGENT_STATE);
@@ -643,11 +646,7 @@ agents_changed(RowChange *rc)
 	ev->agent_log = true;
 	ev->from_state = MemoryContextStrdup(TopTransactionContext, from_state ? from_state : "");
 	ev->to_state = MemoryContextStrdup(TopTransactionContext, to_state ? to_state : "");
-	{
-		char	   *reason = column_text(rc, rc->new, AGENT_REASON);
-
-		ev->reason = reason ? MemoryContextStrdup(TopTransactionContext, reason) : NULL;
-	}
+	ev->reason = reason ? MemoryContextStrdup(TopTransactionContext, reason) : NULL;
 	if (on_break)
 		ev->has_break_reason = column_uuid(rc, rc->new, AGENT_BREAK, &ev->break_reason);
 	/* the time the agent row says it entered the state, when it says so */
