@@ -69,10 +69,20 @@ AS $$
 DECLARE
     n integer;
 BEGIN
-    DELETE FROM cc.timers AS t
-     WHERE t.kind = timers_cancel.kind
-       AND (timers_cancel.call IS NULL OR t.call_id = timers_cancel.call)
-       AND (timers_cancel.agent IS NULL OR t.agent_id = timers_cancel.agent);
+    -- one DELETE per case, each with a plain condition on an indexed
+    -- column: a single DELETE with "call IS NULL OR t.call_id = call" gets a
+    -- generic plan after a few calls that scans every timer, and cc.timers
+    -- holds thousands while many callers wait
+    IF call IS NOT NULL THEN
+        DELETE FROM cc.timers AS t
+         WHERE t.call_id = timers_cancel.call AND t.kind = timers_cancel.kind
+           AND (timers_cancel.agent IS NULL OR t.agent_id = timers_cancel.agent);
+    ELSIF agent IS NOT NULL THEN
+        DELETE FROM cc.timers AS t
+         WHERE t.agent_id = timers_cancel.agent AND t.kind = timers_cancel.kind;
+    ELSE
+        DELETE FROM cc.timers AS t WHERE t.kind = timers_cancel.kind;
+    END IF;
     GET DIAGNOSTICS n = ROW_COUNT;
     RETURN n;
 END;

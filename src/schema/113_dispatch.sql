@@ -154,6 +154,34 @@ $$;
 COMMENT ON FUNCTION cc.queue_available(cc.queues, timestamptz, boolean, uuid, uuid[], uuid[], uuid[]) IS
     'The members of a queue that may be offered a call now (idle, reachable, no open offer, past their delay; desk phones registered and free), with their ranking keys: already rung by this entry, place among the preferred agents, member priority, then the strategy''s keys. only_agents / only_phones restrict it to those rows (NULL: all).';
 
+-- cc.queue_free_bound: at most how many members of a queue
+-- cc.queue_available can return now.  It checks only the cheap conditions
+-- (member enabled; agent enabled, not forced offline, idle or talking
+-- below a capacity above 1, past its delay, without an open offer; desk
+-- phone enabled without an open offer), so it may count members that are
+-- not available; it never misses one that is.  A dispatch claims no more
+-- callers than this.
+CREATE FUNCTION cc.queue_free_bound(q cc.queues, t timestamptz) RETURNS integer
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, cc
+AS $$
+    SELECT (SELECT count(*)::integer
+              FROM cc.queue_members AS m
+              JOIN cc.agents AS a ON a.id = m.agent_id
+              JOIN cc.agent_stats AS s ON s.agent_id = a.id
+             WHERE m.queue_id = q.id AND m.enabled AND a.enabled AND NOT a.forced_offline
+               AND (a.state = 'idle' OR (q.capacity > 1 AND a.state = 'talking'))
+               AND (s.ready_at IS NULL OR s.ready_at <= t)
+               AND NOT EXISTS (SELECT 1 FROM cc.offers AS o WHERE o.agent_id = a.id AND o.outcome = 'offered'))
+         + (SELECT count(*)::integer
+              FROM cc.queue_members AS m
+              JOIN cc.phones AS p ON p.id = m.phone_id
+             WHERE m.queue_id = q.id AND m.enabled AND p.enabled
+               AND NOT EXISTS (SELECT 1 FROM cc.offers AS o WHERE o.phone_id = p.id AND o.outcome = 'offered'));
+$$;
+COMMENT ON FUNCTION cc.queue_free_bound(cc.queues, timestamptz) IS
+    'At most how many members of the queue are available now (cc.queue_available''s cheap conditions only: it may overcount, never undercount); a dispatch claims no more callers than this.';
+
 -- cc.queue_pick claims up to n members of a queue, best first: ranks them,
 -- locks them with SKIP LOCKED, and ranks the locked ones again (a fresh
 -- snapshot: a member another transaction took meanwhile drops out).
@@ -366,27 +394,37 @@ BEGIN
                + (SELECT count(*) FROM cc.callbacks AS cb
                    WHERE cb.queue_id = q.id AND cb.state = 'pending' AND cb.expires_at > t
                      AND (cb.last_attempt_at IS NULL OR cb.last_attempt_at + make_interval(secs => retry_s) <= t));
-    want := least(max_pairs, waiting);
     n_offered := 0;
-    all_offered := waiting = 0;
+    IF waiting = 0 THEN
+        all_offered := true;
+        RETURN;
+    END IF;
+    -- no more callers than members that may be free: a dispatch with many
+    -- callers waiting and one agent free claims (locks) one caller, not
+    -- all of them, and ranks members for one.  With no member free, every
+    -- caller that could be offered now was (none), so the dispatch does not
+    -- look for work left
+    want := least(max_pairs, waiting, cc.queue_free_bound(q, t));
+    all_offered := want = 0;
     IF want = 0 THEN
         RETURN;
     END IF;
 
     -- The calls of the first waiting entries are claimed first (SKIP
-    -- LOCKED: a call busy with an event is left to the next dispatch), then
-    -- their entries: an entry changes only with its call locked, so it is
-    -- never claimed without its call (claiming both in one SKIP LOCKED join
-    -- would keep an entry locked when its call is skipped, and an event
-    -- holding that call would wait for this transaction)
-    claimed := ARRAY(SELECT c.id FROM cc.calls AS c
-                      WHERE c.id IN (SELECT e.call_id FROM cc.queue_entries AS e
-                                      WHERE e.queue_id = q.id AND e.state = 'waiting'
-                                        AND (e.not_before IS NULL OR e.not_before <= t)
-                                      ORDER BY e.priority, e.entered_at
-                                      LIMIT want)
+    -- LOCKED: a call busy with an event is left to the next dispatch, and
+    -- the next caller claimed in its place), then their entries: an entry
+    -- changes only with its call locked, so it is never claimed without its
+    -- call (locking both in one SKIP LOCKED join would keep an entry locked
+    -- when its call is skipped, and an event holding that call would wait
+    -- for this transaction)
+    claimed := ARRAY(SELECT c.id
+                       FROM cc.queue_entries AS e JOIN cc.calls AS c ON c.id = e.call_id
+                      WHERE e.queue_id = q.id AND e.state = 'waiting'
+                        AND (e.not_before IS NULL OR e.not_before <= t)
                         AND c.state IN ('queued', 'offering')
-                        FOR NO KEY UPDATE SKIP LOCKED);
+                      ORDER BY e.priority, e.entered_at
+                      LIMIT want
+                        FOR NO KEY UPDATE OF c SKIP LOCKED);
 
     SELECT array_agg(x.kind ORDER BY x.priority, x.entered_at, x.id), array_agg(x.id ORDER BY x.priority, x.entered_at, x.id),
            array_agg(x.call ORDER BY x.priority, x.entered_at, x.id), array_agg(x.pref ORDER BY x.priority, x.entered_at, x.id),
@@ -424,6 +462,13 @@ BEGIN
             SELECT coalesce(array_agg(k.agent_id), '{}'), coalesce(array_agg(k.phone_id), '{}')
               INTO c_agent, c_phone
               FROM cc.queue_pick(q, t, mobile_ok, per, i_id[i], i_pref[i]::uuid[], used_a, used_p) AS k;
+            -- an entry's preferences and past offers only order the
+            -- members: when none is left for this caller, none is left for
+            -- the callers after it (without this, a queue of callers who
+            -- were all offered before ranked its members once per caller at
+            -- every dispatch, and a burst of failed offers, each
+            -- dispatching, cost callers x members x failures)
+            EXIT WHEN cardinality(c_agent) = 0;
         ELSE
             IF NOT g_loaded THEN
                 SELECT coalesce(array_agg(k.agent_id), '{}'), coalesce(array_agg(k.phone_id), '{}')
@@ -486,7 +531,9 @@ BEGIN
                                OR cb.last_attempt_at + make_interval(secs => cc.setting_int('callback.retry_s', 300)) <= t)) THEN
         RETURN false;
     END IF;
-    RETURN EXISTS (SELECT 1 FROM cc.queue_available(q, t, mobile_ok));
+    -- the cheap bound first: with every member busy or delayed (a burst
+    -- of failed offers, say) it spares the ranking
+    RETURN cc.queue_free_bound(q, t) > 0 AND EXISTS (SELECT 1 FROM cc.queue_available(q, t, mobile_ok));
 END;
 $$;
 COMMENT ON FUNCTION cc.queue_work_left(cc.queues, timestamptz, boolean) IS
