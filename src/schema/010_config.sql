@@ -292,7 +292,11 @@ COMMENT ON COLUMN cc.agents.last_call_ended_at IS 'When the agent''s last call e
 COMMENT ON COLUMN cc.agents.created_at IS 'When the agent was created.';
 COMMENT ON COLUMN cc.agents.updated_at IS 'When the agent row last changed.';
 CREATE TRIGGER agents_touch BEFORE UPDATE ON cc.agents FOR EACH ROW EXECUTE FUNCTION cc.touch_updated_at();
-CREATE INDEX agents_state ON cc.agents (state) WHERE enabled;
+-- An agent's row changes at every state change (several per call), so no
+-- index covers state, and pages keep room: those updates are HOT (no new
+-- index entries).  Who is in which state is read by scanning the agents,
+-- which a site has hundreds or thousands of, not millions.
+ALTER TABLE cc.agents SET (fillfactor = 80);
 
 -- phones ---------------------------------------------------------------------
 

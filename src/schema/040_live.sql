@@ -166,7 +166,8 @@ COMMENT ON COLUMN cc.legs.ringing_at IS 'When the leg started ringing (180/183).
 COMMENT ON COLUMN cc.legs.answered_at IS 'When the leg was answered (200).';
 COMMENT ON COLUMN cc.legs.ended_at IS 'When the leg ended (set exactly when state is ended).';
 CREATE INDEX legs_call ON cc.legs (call_id);
-CREATE INDEX legs_sip_call_id ON cc.legs (sip_call_id);
+-- (agent legs have no Call-ID until cc sip sends their INVITE)
+CREATE INDEX legs_sip_call_id ON cc.legs (sip_call_id) WHERE sip_call_id IS NOT NULL;
 CREATE INDEX legs_agent_live ON cc.legs (agent_id) WHERE state <> 'ended';
 
 CREATE TABLE cc.queue_entries (
@@ -258,8 +259,10 @@ COMMENT ON COLUMN cc.offers.outcome IS 'offered (ringing), accepted, rejected, t
 COMMENT ON COLUMN cc.offers.reason IS 'Detail of the outcome (SIP cause, e.g. busy, not_registered).';
 COMMENT ON COLUMN cc.offers.offered_at IS 'When the agent started ringing.';
 COMMENT ON COLUMN cc.offers.decided_at IS 'When the outcome was known (NULL exactly while offered).';
-CREATE UNIQUE INDEX offers_one_open_per_agent ON cc.offers (agent_id) WHERE outcome = 'offered';
-CREATE UNIQUE INDEX offers_one_open_per_phone ON cc.offers (phone_id) WHERE outcome = 'offered';
+-- (an offer rings an agent or a desk phone: each index leaves out the
+-- other kind, whose NULL could never conflict anyway)
+CREATE UNIQUE INDEX offers_one_open_per_agent ON cc.offers (agent_id) WHERE outcome = 'offered' AND agent_id IS NOT NULL;
+CREATE UNIQUE INDEX offers_one_open_per_phone ON cc.offers (phone_id) WHERE outcome = 'offered' AND phone_id IS NOT NULL;
 CREATE INDEX offers_queue_entry ON cc.offers (queue_entry_id);
 CREATE INDEX offers_agent_at ON cc.offers (agent_id, offered_at);
 CREATE INDEX offers_call ON cc.offers (call_id);

@@ -154,63 +154,20 @@ $$;
 COMMENT ON FUNCTION cc.queue_available(cc.queues, timestamptz, boolean, uuid, uuid[], uuid[], uuid[]) IS
     'The members of a queue that may be offered a call now (idle, reachable, no open offer, past their delay; desk phones registered and free), with their ranking keys: already rung by this entry, place among the preferred agents, member priority, then the strategy''s keys. only_agents / only_phones restrict it to those rows (NULL: all).';
 
--- cc.queue_free_bound: at most how many members of a queue
--- cc.queue_available can return now.  It checks only the cheap conditions
--- (member enabled; agent enabled, not forced offline, idle or talking
--- below a capacity above 1, past its delay, without an open offer; desk
--- phone enabled without an open offer), so it may count members that are
--- not available; it never misses one that is.  A dispatch claims no more
--- callers than this.
-CREATE FUNCTION cc.queue_free_bound(q cc.queues, t timestamptz) RETURNS integer
-LANGUAGE sql STABLE
-SET search_path = pg_catalog, cc
-AS $$
-    SELECT (SELECT count(*)::integer
-              FROM cc.queue_members AS m
-              JOIN cc.agents AS a ON a.id = m.agent_id
-              JOIN cc.agent_stats AS s ON s.agent_id = a.id
-             WHERE m.queue_id = q.id AND m.enabled AND a.enabled AND NOT a.forced_offline
-               AND (a.state = 'idle' OR (q.capacity > 1 AND a.state = 'talking'))
-               AND (s.ready_at IS NULL OR s.ready_at <= t)
-               AND NOT EXISTS (SELECT 1 FROM cc.offers AS o WHERE o.agent_id = a.id AND o.outcome = 'offered'))
-         + (SELECT count(*)::integer
-              FROM cc.queue_members AS m
-              JOIN cc.phones AS p ON p.id = m.phone_id
-             WHERE m.queue_id = q.id AND m.enabled AND p.enabled
-               AND NOT EXISTS (SELECT 1 FROM cc.offers AS o WHERE o.phone_id = p.id AND o.outcome = 'offered'));
-$$;
-COMMENT ON FUNCTION cc.queue_free_bound(cc.queues, timestamptz) IS
-    'At most how many members of the queue are available now (cc.queue_available''s cheap conditions only: it may overcount, never undercount); a dispatch claims no more callers than this.';
-
--- cc.queue_pick claims up to n members of a queue, best first: ranks them,
--- locks them with SKIP LOCKED, and ranks the locked ones again (a fresh
--- snapshot: a member another transaction took meanwhile drops out).
-CREATE FUNCTION cc.queue_pick(q cc.queues, t timestamptz, mobile_ok boolean, n integer,
-                              entry uuid DEFAULT NULL, pref uuid[] DEFAULT '{}',
-                              skip_agents uuid[] DEFAULT '{}', skip_phones uuid[] DEFAULT '{}')
+-- cc.queue_claim claims members a ranking chose: locks them with SKIP
+-- LOCKED and ranks the locked ones again (a fresh snapshot: a member
+-- another transaction took meanwhile drops out); returns the best n.
+CREATE FUNCTION cc.queue_claim(q cc.queues, t timestamptz, mobile_ok boolean, n integer,
+                               entry uuid, pref uuid[], want_agents uuid[], want_phones uuid[])
 RETURNS TABLE (agent_id uuid, phone_id uuid)
 LANGUAGE plpgsql
 SET search_path = pg_catalog, cc
 AS $$
 DECLARE
-    want_agents uuid[];
-    want_phones uuid[];
-    got_agents  uuid[];
-    got_phones  uuid[];
+    got_agents uuid[];
+    got_phones uuid[];
 BEGIN
-    IF n < 1 THEN
-        RETURN;
-    END IF;
-    SELECT coalesce(array_agg(v.agent_id) FILTER (WHERE v.agent_id IS NOT NULL), '{}'),
-           coalesce(array_agg(v.phone_id) FILTER (WHERE v.phone_id IS NOT NULL), '{}')
-      INTO want_agents, want_phones
-      FROM (SELECT c.agent_id, c.phone_id
-              FROM cc.queue_available(q, t, mobile_ok, entry, pref) AS c
-             WHERE (c.agent_id IS NULL OR c.agent_id <> ALL (skip_agents))
-               AND (c.phone_id IS NULL OR c.phone_id <> ALL (skip_phones))
-             ORDER BY c.keys, c.member_id
-             LIMIT n) AS v;
-    IF cardinality(want_agents) + cardinality(want_phones) = 0 THEN
+    IF n < 1 OR cardinality(want_agents) + cardinality(want_phones) = 0 THEN
         RETURN;
     END IF;
     got_agents := ARRAY(SELECT a.id FROM cc.agents AS a WHERE a.id = ANY (want_agents)
@@ -224,8 +181,40 @@ BEGIN
          LIMIT n;
 END;
 $$;
+COMMENT ON FUNCTION cc.queue_claim(cc.queues, timestamptz, boolean, integer, uuid, uuid[], uuid[], uuid[]) IS
+    'Claims the given members (FOR NO KEY UPDATE SKIP LOCKED) and returns the best n of those still available on a fresh snapshot, ranked for the entry and preferred agents.';
+
+-- cc.queue_pick claims up to n members of a queue, best first: ranks them
+-- and claims the first n (cc.queue_claim).
+CREATE FUNCTION cc.queue_pick(q cc.queues, t timestamptz, mobile_ok boolean, n integer,
+                              entry uuid DEFAULT NULL, pref uuid[] DEFAULT '{}',
+                              skip_agents uuid[] DEFAULT '{}', skip_phones uuid[] DEFAULT '{}')
+RETURNS TABLE (agent_id uuid, phone_id uuid)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, cc
+AS $$
+DECLARE
+    want_agents uuid[];
+    want_phones uuid[];
+BEGIN
+    IF n < 1 THEN
+        RETURN;
+    END IF;
+    SELECT coalesce(array_agg(v.agent_id) FILTER (WHERE v.agent_id IS NOT NULL), '{}'),
+           coalesce(array_agg(v.phone_id) FILTER (WHERE v.phone_id IS NOT NULL), '{}')
+      INTO want_agents, want_phones
+      FROM (SELECT c.agent_id, c.phone_id
+              FROM cc.queue_available(q, t, mobile_ok, entry, pref) AS c
+             WHERE (c.agent_id IS NULL OR c.agent_id <> ALL (skip_agents))
+               AND (c.phone_id IS NULL OR c.phone_id <> ALL (skip_phones))
+             ORDER BY c.keys, c.member_id
+             LIMIT n) AS v;
+    RETURN QUERY SELECT k.agent_id, k.phone_id
+                   FROM cc.queue_claim(q, t, mobile_ok, n, entry, pref, want_agents, want_phones) AS k;
+END;
+$$;
 COMMENT ON FUNCTION cc.queue_pick(cc.queues, timestamptz, boolean, integer, uuid, uuid[], uuid[], uuid[]) IS
-    'Claims up to n available members of a queue, best first (FOR NO KEY UPDATE SKIP LOCKED, then checked again on a fresh snapshot); skip_agents / skip_phones are already taken.';
+    'Claims up to n available members of a queue, best first (ranked, then claimed by cc.queue_claim: FOR NO KEY UPDATE SKIP LOCKED, then checked again on a fresh snapshot); skip_agents / skip_phones are already taken.';
 
 -- cc.queue_offers_write records offers already paired and claimed: the
 -- agent legs, the offers, the entries and calls offered, the agents
@@ -369,7 +358,12 @@ DECLARE
     i_tried   boolean[];
     n_items   integer;
     n_generic integer;
-    -- the generic ranking, claimed once
+    -- the members free now, best first for callers without keys of their
+    -- own (parallel arrays: one of the two is NULL), ranked before any
+    -- caller is claimed; the generic callers' share of them, claimed once
+    r_agent   uuid[];
+    r_phone   uuid[];
+    n_free    integer;
     g_agent   uuid[];
     g_phone   uuid[];
     g_loaded  boolean := false;
@@ -399,12 +393,19 @@ BEGIN
         all_offered := true;
         RETURN;
     END IF;
-    -- no more callers than members that may be free: a dispatch with many
-    -- callers waiting and one agent free claims (locks) one caller, not
-    -- all of them, and ranks members for one.  With no member free, every
-    -- caller that could be offered now was (none), so the dispatch does not
-    -- look for work left
-    want := least(max_pairs, waiting, cc.queue_free_bound(q, t));
+    -- Who is free comes first, and no more callers are claimed than
+    -- members are free: with a hundred callers waiting and one agent free,
+    -- a dispatch claims (locks) one caller, not all of them.  With nobody
+    -- free, every caller that could be offered now was (none), so the
+    -- dispatch does not look for work left.
+    SELECT coalesce(array_agg(v.agent_id ORDER BY v.ord), '{}'), coalesce(array_agg(v.phone_id ORDER BY v.ord), '{}')
+      INTO r_agent, r_phone
+      FROM (SELECT c.agent_id, c.phone_id, row_number() OVER (ORDER BY c.keys, c.member_id) AS ord
+              FROM cc.queue_available(q, t, mobile_ok) AS c
+             ORDER BY c.keys, c.member_id
+             LIMIT least(max_pairs, waiting) * per) AS v;
+    n_free := cardinality(r_agent);
+    want := least(max_pairs, waiting, n_free);
     all_offered := want = 0;
     IF want = 0 THEN
         RETURN;
@@ -471,9 +472,15 @@ BEGIN
             EXIT WHEN cardinality(c_agent) = 0;
         ELSE
             IF NOT g_loaded THEN
+                -- the generic callers' share of the ranking: its first
+                -- members that callers before them did not take
                 SELECT coalesce(array_agg(k.agent_id), '{}'), coalesce(array_agg(k.phone_id), '{}')
                   INTO g_agent, g_phone
-                  FROM cc.queue_pick(q, t, mobile_ok, n_generic * per, NULL, '{}', used_a, used_p) AS k;
+                  FROM cc.queue_claim(q, t, mobile_ok, n_generic * per, NULL, '{}',
+                           ARRAY(SELECT u.a FROM unnest(r_agent, r_phone) WITH ORDINALITY AS u (a, p, ord)
+                                  WHERE u.a IS NOT NULL AND u.a <> ALL (used_a) ORDER BY u.ord LIMIT n_generic * per),
+                           ARRAY(SELECT u.p FROM unnest(r_agent, r_phone) WITH ORDINALITY AS u (a, p, ord)
+                                  WHERE u.p IS NOT NULL AND u.p <> ALL (used_p) ORDER BY u.ord LIMIT n_generic * per)) AS k;
                 g_loaded := true;
             END IF;
             c_agent := '{}';   -- c_agent and c_phone are parallel: one of the two is NULL
@@ -531,9 +538,7 @@ BEGIN
                                OR cb.last_attempt_at + make_interval(secs => cc.setting_int('callback.retry_s', 300)) <= t)) THEN
         RETURN false;
     END IF;
-    -- the cheap bound first: with every member busy or delayed (a burst
-    -- of failed offers, say) it spares the ranking
-    RETURN cc.queue_free_bound(q, t) > 0 AND EXISTS (SELECT 1 FROM cc.queue_available(q, t, mobile_ok));
+    RETURN EXISTS (SELECT 1 FROM cc.queue_available(q, t, mobile_ok));
 END;
 $$;
 COMMENT ON FUNCTION cc.queue_work_left(cc.queues, timestamptz, boolean) IS
@@ -607,16 +612,39 @@ RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, cc
 AS $$
+DECLARE
+    mine  jsonb;
+    timer uuid;
 BEGIN
     IF queues IS NULL OR cardinality(queues) = 0 THEN
         RETURN;
     END IF;
-    PERFORM cc.timer_set('queue.dispatch', clock_timestamp() + delay, NULL, NULL, NULL,
-                         jsonb_build_object('queues', to_jsonb(queues), 'attempt', attempt));
+    IF delay > interval '0' OR attempt > 0 THEN
+        PERFORM cc.timer_set('queue.dispatch', clock_timestamp() + delay, NULL, NULL, NULL,
+                             jsonb_build_object('queues', to_jsonb(queues), 'attempt', attempt));
+        RETURN;
+    END IF;
+    -- A timer due at once is set once per queue per transaction: it fires
+    -- after the commit and sees every change the transaction made, so a
+    -- second would dispatch again for nothing (cc sip reports a batch of
+    -- events in one transaction, each kicking its queue).  This
+    -- transaction's timers are kept by queue in a transaction-local
+    -- setting (a rolled-back subtransaction undoes it with its timers); a
+    -- queue gets a new one when its timer was fired or deleted meanwhile.
+    mine := coalesce(nullif(current_setting('pg_callcenter.dispatch_timers', true), ''), '{}')::jsonb;
+    queues := ARRAY(SELECT DISTINCT x FROM unnest(queues) AS x
+                     WHERE NOT EXISTS (SELECT 1 FROM cc.timers AS tm WHERE tm.id = (mine->>x::text)::uuid));
+    IF cardinality(queues) = 0 THEN
+        RETURN;
+    END IF;
+    timer := cc.timer_set('queue.dispatch', clock_timestamp(), NULL, NULL, NULL,
+                          jsonb_build_object('queues', to_jsonb(queues), 'attempt', 0));
+    PERFORM set_config('pg_callcenter.dispatch_timers',
+                       (mine || (SELECT jsonb_object_agg(x, timer) FROM unnest(queues) AS x))::text, true);
 END;
 $$;
 COMMENT ON FUNCTION cc.queue_dispatch_later(uuid[], interval, integer) IS
-    'Sets a queue.dispatch timer: cc sip dispatches these queues after the current transaction commits (and delay).';
+    'Sets a queue.dispatch timer: cc sip dispatches these queues after the current transaction commits (and delay). A timer due at once is set once per queue per transaction.';
 
 -- cc.queue_kick: something changed in these queues (a caller came, an
 -- agent is free): dispatch now, and once more after commit.
