@@ -363,7 +363,6 @@ DECLARE
     -- caller is claimed; the generic callers' share of them, claimed once
     r_agent   uuid[];
     r_phone   uuid[];
-    n_free    integer;
     g_agent   uuid[];
     g_phone   uuid[];
     g_loaded  boolean := false;
@@ -398,14 +397,14 @@ BEGIN
     -- a dispatch claims (locks) one caller, not all of them.  With nobody
     -- free, every caller that could be offered now was (none), so the
     -- dispatch does not look for work left.
-    SELECT coalesce(array_agg(v.agent_id ORDER BY v.ord), '{}'), coalesce(array_agg(v.phone_id ORDER BY v.ord), '{}')
+    SELECT coalesce(array_agg(v.agent_id ORDER BY v.keys, v.member_id), '{}'),
+           coalesce(array_agg(v.phone_id ORDER BY v.keys, v.member_id), '{}')
       INTO r_agent, r_phone
-      FROM (SELECT c.agent_id, c.phone_id, row_number() OVER (ORDER BY c.keys, c.member_id) AS ord
+      FROM (SELECT c.agent_id, c.phone_id, c.keys, c.member_id
               FROM cc.queue_available(q, t, mobile_ok) AS c
              ORDER BY c.keys, c.member_id
              LIMIT least(max_pairs, waiting) * per) AS v;
-    n_free := cardinality(r_agent);
-    want := least(max_pairs, waiting, n_free);
+    want := least(max_pairs, waiting, cardinality(r_agent));
     all_offered := want = 0;
     IF want = 0 THEN
         RETURN;
