@@ -44,6 +44,8 @@
 #include "utils/timestamp.h"
 #include "utils/uuid.h"
 
+#include "random_uuids.h"
+
 PG_FUNCTION_INFO_V1(cc_change_event_row);
 PG_FUNCTION_INFO_V1(cc_change_events_write);
 
@@ -804,7 +806,8 @@ execute_insert(SPIPlanPtr plan, Datum *args, int n)
 /*
  * Writes events[0..n), none of them an agent's: one INSERT into cc.events,
  * which gives them their seq in this order.  An offer's queue is its
- * entry's.
+ * entry's.  Their ids are drawn in one batch (random_uuids.c), not by the
+ * column's gen_random_uuid() default, one draw per row.
  */
 static void
 write_plain_events(PendingEvent *events, int n)
@@ -815,7 +818,9 @@ write_plain_events(PendingEvent *events, int n)
 	bool	   *has[ID_COUNT];
 	Datum	   *entries = palloc(sizeof(Datum) * n);
 	bool	   *has_entry = palloc(sizeof(bool) * n);
-	Datum		args[8];
+	pg_uuid_t  *event_ids = palloc(sizeof(pg_uuid_t) * n);
+	Datum	   *event_id_datums = palloc(sizeof(Datum) * n);
+	Datum		args[9];
 
 	for (int k = 0; k < ID_COUNT; k++)
 	{
@@ -834,32 +839,37 @@ write_plain_events(PendingEvent *events, int n)
 		entries[i] = UUIDPGetDatum(&events[i].queue_entry);
 		has_entry[i] = events[i].has_queue_entry;
 	}
+	cc_random_uuids(event_ids, n);
+	for (int i = 0; i < n; i++)
+		event_id_datums[i] = UUIDPGetDatum(&event_ids[i]);
 	args[0] = array_of(types, NULL, n, TEXTOID);
 	args[1] = array_of(data, NULL, n, TEXTOID);
 	for (int k = 0; k < ID_COUNT; k++)
 		args[2 + k] = array_of(ids[k], has[k], n, UUIDOID);
 	args[7] = array_of(entries, has_entry, n, UUIDOID);
+	args[8] = array_of(event_id_datums, NULL, n, UUIDOID);
 	if (events_plan == NULL)
 	{
-		Oid			argtypes[8] = {TEXTARRAYOID, TEXTARRAYOID, UUIDARRAYOID, UUIDARRAYOID,
-		UUIDARRAYOID, UUIDARRAYOID, UUIDARRAYOID, UUIDARRAYOID};
+		Oid			argtypes[9] = {TEXTARRAYOID, TEXTARRAYOID, UUIDARRAYOID, UUIDARRAYOID,
+		UUIDARRAYOID, UUIDARRAYOID, UUIDARRAYOID, UUIDARRAYOID, UUIDARRAYOID};
 
 		events_plan = prepare_kept(
-			"INSERT INTO cc.events (type, data, call_id, leg_id, agent_id, queue_id, command_id) "
-			"SELECT u.type, u.data::jsonb, u.call_id, u.leg_id, u.agent_id, "
+			"INSERT INTO cc.events (id, type, data, call_id, leg_id, agent_id, queue_id, command_id) "
+			"SELECT u.id, u.type, u.data::jsonb, u.call_id, u.leg_id, u.agent_id, "
 			"       coalesce(u.queue_id, (SELECT e.queue_id FROM cc.queue_entries AS e WHERE e.id = u.entry_id)), "
 			"       u.command_id "
-			"  FROM unnest($1, $2, $3, $4, $5, $6, $7, $8) WITH ORDINALITY "
-			"       AS u (type, data, call_id, leg_id, agent_id, queue_id, command_id, entry_id, n) "
+			"  FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $9) WITH ORDINALITY "
+			"       AS u (type, data, call_id, leg_id, agent_id, queue_id, command_id, entry_id, id, n) "
 			" ORDER BY u.n",
-			8, argtypes);
+			9, argtypes);
 	}
 	execute_insert(events_plan, args, n);
 }
 
 /*
  * Writes events[0..n), all agent.state_changed: one statement inserts
- * their cc.agent_state_log rows and their events, in this order.
+ * their cc.agent_state_log rows and their events, in this order (the ids
+ * of both drawn in one batch).
  */
 static void
 write_agent_events(PendingEvent *events, int n)
@@ -875,10 +885,16 @@ write_agent_events(PendingEvent *events, int n)
 	Datum	   *ats = palloc(sizeof(Datum) * n);
 	Datum	   *find_calls = palloc(sizeof(Datum) * n);
 	Datum	   *data = palloc(sizeof(Datum) * n);
-	Datum		args[8];
+	pg_uuid_t  *new_ids = palloc(sizeof(pg_uuid_t) * 2 * n);
+	Datum	   *log_ids = palloc(sizeof(Datum) * n);
+	Datum	   *event_ids = palloc(sizeof(Datum) * n);
+	Datum		args[10];
 
+	cc_random_uuids(new_ids, 2 * n);
 	for (int i = 0; i < n; i++)
 	{
+		log_ids[i] = UUIDPGetDatum(&new_ids[i]);
+		event_ids[i] = UUIDPGetDatum(&new_ids[n + i]);
 		agents[i] = UUIDPGetDatum(&events[i].ids[ID_AGENT]);
 		has_agent[i] = events[i].has_id[ID_AGENT];
 		from_states[i] = CStringGetTextDatum(events[i].from_state);
@@ -899,10 +915,12 @@ write_agent_events(PendingEvent *events, int n)
 	args[5] = array_of(ats, NULL, n, TIMESTAMPTZOID);
 	args[6] = array_of(find_calls, NULL, n, BOOLOID);
 	args[7] = array_of(data, NULL, n, TEXTOID);
+	args[8] = array_of(log_ids, NULL, n, UUIDOID);
+	args[9] = array_of(event_ids, NULL, n, UUIDOID);
 	if (agent_events_plan == NULL)
 	{
-		Oid			argtypes[8] = {UUIDARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
-		UUIDARRAYOID, TIMESTAMPTZARRAYOID, BOOLARRAYOID, TEXTARRAYOID};
+		Oid			argtypes[10] = {UUIDARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
+		UUIDARRAYOID, TIMESTAMPTZARRAYOID, BOOLARRAYOID, TEXTARRAYOID, UUIDARRAYOID, UUIDARRAYOID};
 
 		/* the call that moved the agent is its most recent leg's */
 		agent_events_plan = prepare_kept(
@@ -910,15 +928,16 @@ write_agent_events(PendingEvent *events, int n)
 			"    SELECT u.*, CASE WHEN u.find_call THEN"
 			"                    (SELECT l.call_id FROM cc.legs AS l WHERE l.agent_id = u.agent_id"
 			"                      ORDER BY l.created_at DESC LIMIT 1) END AS call_id"
-			"      FROM unnest($1, $2, $3, $4, $5, $6, $7, $8) WITH ORDINALITY"
-			"           AS u (agent_id, from_state, to_state, reason, break_reason_id, at, find_call, data, n)), "
+			"      FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) WITH ORDINALITY"
+			"           AS u (agent_id, from_state, to_state, reason, break_reason_id, at, find_call, data,"
+			"                 log_id, event_id, n)), "
 			"log AS ("
-			"    INSERT INTO cc.agent_state_log (agent_id, from_state, to_state, reason, break_reason_id, call_id, at)"
-			"    SELECT u.agent_id, u.from_state, u.to_state, u.reason, u.break_reason_id, u.call_id, u.at"
+			"    INSERT INTO cc.agent_state_log (id, agent_id, from_state, to_state, reason, break_reason_id, call_id, at)"
+			"    SELECT u.log_id, u.agent_id, u.from_state, u.to_state, u.reason, u.break_reason_id, u.call_id, u.at"
 			"      FROM u ORDER BY u.n) "
-			"INSERT INTO cc.events (type, data, call_id, agent_id) "
-			"SELECT 'agent.state_changed', u.data::jsonb, u.call_id, u.agent_id FROM u ORDER BY u.n",
-			8, argtypes);
+			"INSERT INTO cc.events (id, type, data, call_id, agent_id) "
+			"SELECT u.event_id, 'agent.state_changed', u.data::jsonb, u.call_id, u.agent_id FROM u ORDER BY u.n",
+			10, argtypes);
 	}
 	execute_insert(agent_events_plan, args, n);
 }

@@ -26,6 +26,15 @@ AS $$ SELECT coalesce(nullif(current_setting('cc.site', true), ''), 'local') $$;
 COMMENT ON FUNCTION cc.site_name() IS
     'The site this server is (the cc.site setting, ''local'' when unset): default of the site column of live and history rows.';
 
+-- cc.random_uuids makes n random (version 4) UUIDs at once: the batch
+-- writes of a dispatch take their legs' and offers' ids from it (one draw
+-- from the strong random source instead of one per gen_random_uuid()).
+CREATE FUNCTION cc.random_uuids(n integer) RETURNS uuid[]
+AS 'MODULE_PATHNAME', 'cc_random_uuids_sql'
+LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION cc.random_uuids(integer) IS
+    'n random version 4 UUIDs (0 to 1,000,000), drawn from the server''s strong random source in one go: the same as n calls of gen_random_uuid(), cheaper.';
+
 -- cc.is_time_zone says whether a name is a time zone PostgreSQL knows; it
 -- lets a CHECK refuse a misspelt zone with the constraint's name instead of
 -- failing later, at the first call of the day.

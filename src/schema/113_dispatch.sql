@@ -242,8 +242,8 @@ BEGIN
         RETURN 0;
     END IF;
     SELECT * INTO mob FROM cc.queue_mobile_route();
-    legs := ARRAY(SELECT gen_random_uuid() FROM generate_series(1, n));
-    offers := ARRAY(SELECT gen_random_uuid() FROM generate_series(1, n));
+    legs := cc.random_uuids(n);
+    offers := cc.random_uuids(n);
     -- the customer's number each agent will see (an outbound call, a
     -- callback, shows its callee); looked up by primary key, never a scan
     shown := ARRAY(SELECT coalesce(c.shown, 'anonymous')

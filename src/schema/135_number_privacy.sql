@@ -140,6 +140,7 @@ BEGIN
     mode := coalesce(answer #>> '{context,mode}',
                      (SELECT e.data->>'mode' FROM cc.events AS e
                        WHERE e.type = 'number_mapping.requested' AND e.data->>'request' = request::text
+                         AND e.at > now() - interval '1 day'   -- a request's answer comes within minutes
                        ORDER BY e.at DESC LIMIT 1),
                      'PhoneToUID');
     BEGIN
