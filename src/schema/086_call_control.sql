@@ -27,9 +27,10 @@ LANGUAGE sql IMMUTABLE
 AS $$ SELECT nullif(substring(uri from '^sips?:([^@;?]+)@'), '') $$;
 COMMENT ON FUNCTION cc.sip_uri_user(text) IS 'The user part of a sip: or sips: URI (the dialled number of a Request-URI), or NULL.';
 
-CREATE INDEX calls_number_live ON cc.calls (number_id) WHERE state <> 'ended';
+-- live calls per number and trunk (ended_at IS NULL, not state: see calls_live)
+CREATE INDEX calls_number_live ON cc.calls (number_id) WHERE ended_at IS NULL;
 CREATE INDEX calls_number_created_at ON cc.calls (number_id, created_at);
-CREATE INDEX calls_trunk_live ON cc.calls (trunk_id) WHERE state <> 'ended';
+CREATE INDEX calls_trunk_live ON cc.calls (trunk_id) WHERE ended_at IS NULL;
 -- cc.call_event asks of every event whether its leg is an open offer's
 CREATE INDEX offers_leg_open ON cc.offers (leg_id) WHERE outcome = 'offered';
 
@@ -63,7 +64,7 @@ BEGIN
     IF num.max_concurrent_calls > 0 OR num.max_calls_per_second > 0 THEN
         PERFORM 1 FROM cc.numbers AS n WHERE n.id = num.id FOR NO KEY UPDATE;
         IF num.max_concurrent_calls > 0
-           AND (SELECT count(*) FROM cc.calls AS c WHERE c.number_id = num.id AND c.state <> 'ended')
+           AND (SELECT count(*) FROM cc.calls AS c WHERE c.number_id = num.id AND c.ended_at IS NULL)
                >= num.max_concurrent_calls THEN
             RETURN cc.sip_refuse(503, 'Too Many Calls on This Number', 5)
                    || jsonb_build_object('refusal', 'max_concurrent_calls');
@@ -80,7 +81,7 @@ BEGIN
         SELECT t.max_concurrent_calls INTO trunk_max FROM cc.trunks AS t WHERE t.id = trunk;
         IF trunk_max > 0 THEN
             PERFORM 1 FROM cc.trunks AS t WHERE t.id = trunk FOR NO KEY UPDATE;
-            IF (SELECT count(*) FROM cc.calls AS c WHERE c.trunk_id = trunk AND c.state <> 'ended') >= trunk_max THEN
+            IF (SELECT count(*) FROM cc.calls AS c WHERE c.trunk_id = trunk AND c.ended_at IS NULL) >= trunk_max THEN
                 RETURN cc.sip_refuse(503, 'Too Many Calls on This Trunk', 5)
                        || jsonb_build_object('refusal', 'trunk_max_concurrent_calls');
             END IF;
@@ -418,7 +419,7 @@ BEGIN
        SET state = 'ended', ended_at = greatest(now(), l.created_at), cause = 'worker_restart'
       FROM cc.calls AS k
      WHERE l.call_id = k.id AND k.site = cc.site_name() AND l.state <> 'ended';
-    FOR c IN SELECT k.id FROM cc.calls AS k WHERE k.site = cc.site_name() AND k.state <> 'ended' FOR UPDATE LOOP
+    FOR c IN SELECT k.id FROM cc.calls AS k WHERE k.site = cc.site_name() AND k.ended_at IS NULL FOR UPDATE LOOP
         PERFORM cc.queue_call_ended(c.id, 'worker_restart');
         PERFORM cc.call_finish(c.id, 'worker_restart', 'system');
         PERFORM cc.event_append('call.reconciled', jsonb_build_object('reason', reason), call_id => c.id);

@@ -71,13 +71,15 @@ COMMENT ON COLUMN cc.report_realtime_agents.wrap_up_share IS 'wrap_up / logged_i
 
 -- calls now -------------------------------------------------------------------
 
+-- each count reads the live calls through calls_live (ended_at IS NULL)
 CREATE VIEW cc.report_realtime_calls AS
-SELECT (SELECT count(*) FROM cc.calls AS c WHERE c.state = 'ivr') AS in_ivr,
+SELECT (SELECT count(*) FROM cc.calls AS c WHERE c.ended_at IS NULL AND c.state = 'ivr') AS in_ivr,
        q.queued,
        CASE WHEN q.queued > 0 THEN round(q.wait_ms / q.queued) END AS avg_queue_wait_ms,
-       (SELECT count(*) FROM cc.calls AS c WHERE c.state = 'offering' OR (c.state = 'ringing' AND c.direction <> 'inbound')) AS ringing,
-       (SELECT count(*) FROM cc.calls AS c WHERE c.state = 'connected' AND c.direction = 'inbound') AS talking_inbound,
-       (SELECT count(*) FROM cc.calls AS c WHERE c.state = 'connected' AND c.direction <> 'inbound') AS talking_outbound
+       (SELECT count(*) FROM cc.calls AS c
+         WHERE c.ended_at IS NULL AND (c.state = 'offering' OR (c.state = 'ringing' AND c.direction <> 'inbound'))) AS ringing,
+       (SELECT count(*) FROM cc.calls AS c WHERE c.ended_at IS NULL AND c.state = 'connected' AND c.direction = 'inbound') AS talking_inbound,
+       (SELECT count(*) FROM cc.calls AS c WHERE c.ended_at IS NULL AND c.state = 'connected' AND c.direction <> 'inbound') AS talking_outbound
   FROM (SELECT count(*) AS queued,
                coalesce(sum(extract(epoch FROM now() - e.entered_at) * 1000), 0) AS wait_ms
           FROM cc.queue_entries AS e WHERE e.state IN ('waiting', 'offered')) AS q;
@@ -133,7 +135,7 @@ SELECT c.id AS call_id, c.direction, c.state, c.number, c.caller, c.callee,
   FROM cc.calls AS c
   LEFT JOIN cc.queues AS q ON q.id = c.queue_id
   LEFT JOIN cc.agents AS a ON a.id = c.agent_id
- WHERE c.state <> 'ended';
+ WHERE c.ended_at IS NULL;   -- the calls_live index (state <> 'ended' is the same set)
 COMMENT ON VIEW cc.live_calls IS 'Calls in progress, for supervisors: who, where (flow node, queue, agent), since when; customer_leg_id is the leg a monitor (listen, whisper, barge) targets.';
 COMMENT ON COLUMN cc.live_calls.call_id IS 'Call id.';
 COMMENT ON COLUMN cc.live_calls.direction IS 'inbound, outbound or internal.';
