@@ -68,6 +68,13 @@ ROLLBACK;
 -- (Dated 2000 so the row would land in cc.events_default, whose name is stable.)
 INSERT INTO cc.events (at, type) VALUES ('2000-01-01', 'Call Answered');
 INSERT INTO cc.events (at, type, data) VALUES ('2000-01-01', 'call.answered', '"x"');
+-- The type rule (cc.event_type_is_valid, in C) says what its regex says.
+SELECT t AS type, cc.event_type_is_valid(t) AS valid,
+       cc.event_type_is_valid(t) = (t ~ '^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$') AS as_the_regex
+  FROM unnest(ARRAY['call.answered', 'a.b', 'leg.sip_code_2', 'x1_.y2.z_', 'call', '', 'Call.answered', 'call.Answered',
+                    'call.', '.call', 'call..answered', '1call.x', 'call.1x', 'call._x', '_call.x', 'call.an-swered',
+                    'call answered.x', 'café.x', 'call.answered.', 'a.b.c.d.e']) AS t;
+SELECT cc.event_type_is_valid(NULL) IS NULL AS null_is_unknown;
 BEGIN;
 SELECT cc.event_append('test.one') < cc.event_append('test.two', '{"n": 2}') AS ordered;
 ROLLBACK;

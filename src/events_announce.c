@@ -15,7 +15,8 @@
  * event that a webhook wants or that ends a self-service flow.
  *
  * Also here, so that each rule has one implementation: cc.event_type_matches
- * (a type against subscription patterns) and cc.event_notification (the
+ * (a type against subscription patterns), cc.event_type_is_valid (what a
+ * type may be: the CHECK of cc.events) and cc.event_notification (the
  * payload, callable from SQL).
  */
 #include "postgres.h"
@@ -47,6 +48,7 @@
 PG_FUNCTION_INFO_V1(cc_events_announce);
 PG_FUNCTION_INFO_V1(cc_webhooks_changed);
 PG_FUNCTION_INFO_V1(cc_event_type_matches);
+PG_FUNCTION_INFO_V1(cc_event_type_is_valid);
 PG_FUNCTION_INFO_V1(cc_event_notification);
 
 /*
@@ -448,6 +450,37 @@ cc_webhooks_changed(PG_FUNCTION_ARGS)
 				 errmsg("cc: cc.webhooks_changed() is a trigger of cc.webhooks")));
 	CacheInvalidateRelcacheByRelid(RelationGetRelid(trigdata->tg_relation));
 	return PointerGetDatum(NULL);
+}
+
+/*
+ * cc_event_type_is_valid: cc.event_type_is_valid(type), the rule of
+ * cc.events' type CHECK: two or more dot-separated words, each a lowercase
+ * ASCII letter then lowercase letters, digits or underscores (the regex
+ * ^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$).  Written out because the regex
+ * engine cost 1.4 % of a queue pairing's instructions (five events each).
+ */
+Datum
+cc_event_type_is_valid(PG_FUNCTION_ARGS)
+{
+	text	   *type = PG_GETARG_TEXT_PP(0);
+	const char *p = VARDATA_ANY(type);
+	const char *end = p + VARSIZE_ANY_EXHDR(type);
+	int			words = 0;
+
+	for (;;)
+	{
+		/* a word: a letter, then letters, digits and underscores */
+		if (p == end || *p < 'a' || *p > 'z')
+			PG_RETURN_BOOL(false);
+		for (p++; p < end && ((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_'); p++)
+			;
+		words++;
+		if (p == end)
+			PG_RETURN_BOOL(words >= 2);
+		if (*p != '.')
+			PG_RETURN_BOOL(false);
+		p++;
+	}
 }
 
 /*

