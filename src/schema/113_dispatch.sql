@@ -221,12 +221,16 @@ COMMENT ON FUNCTION cc.queue_pick(cc.queues, timestamptz, boolean, integer, uuid
 -- ringing (with their log and events), one ring-timeout guard timer, and
 -- the dial actions for cc sip in one call_actions command.  The i-th
 -- elements of the arrays make one offer.  Everything is set-based: a
--- thousand offers cost a few statements, not a few thousand.
+-- thousand offers cost a few statements, not a few thousand.  Its
+-- statements look rows up by key or unnest the arrays, so their plans do
+-- not depend on the values: planned once per session (generic plans), not
+-- at every dispatch (custom plans; 1.8 % more instructions per pairing).
 CREATE FUNCTION cc.queue_offers_write(q cc.queues, entries uuid[], calls uuid[], agents uuid[], phones uuid[],
                                       t timestamptz) RETURNS integer
 LANGUAGE plpgsql
 SET search_path = pg_catalog, cc
 SET pg_callcenter.agent_state_writer = 'on'
+SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
     n       integer := coalesce(cardinality(entries), 0);
