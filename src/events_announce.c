@@ -153,6 +153,27 @@ event_type(HeapTuple tuple, TupleDesc tupdesc, const EventColumns *cols)
  * is written as the jsonb functions write a timestamptz (ISO 8601 in the
  * session's time zone).
  */
+/*
+ * Appends a UUID as uuid_out writes it, without the function call and the
+ * format string (a notification has up to six).
+ */
+static void
+append_uuid(StringInfo buf, const pg_uuid_t *uuid)
+{
+	static const char hex[] = "0123456789abcdef";
+	char		out[36];
+	int			o = 0;
+
+	for (int i = 0; i < UUID_LEN; i++)
+	{
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			out[o++] = '-';
+		out[o++] = hex[uuid->data[i] >> 4];
+		out[o++] = hex[uuid->data[i] & 0x0f];
+	}
+	appendBinaryStringInfo(buf, out, o);
+}
+
 static char *
 event_notification(HeapTuple tuple, TupleDesc tupdesc, const EventColumns *cols, const char *type)
 {
@@ -164,10 +185,15 @@ event_notification(HeapTuple tuple, TupleDesc tupdesc, const EventColumns *cols,
 	initStringInfo(&buf);
 
 	value = heap_getattr(tuple, cols->seq, tupdesc, &isnull);
+	appendStringInfoString(&buf, "{\"seq\": ");
 	if (isnull)
-		appendStringInfoString(&buf, "{\"seq\": null");
+		appendStringInfoString(&buf, "null");
 	else
-		appendStringInfo(&buf, "{\"seq\": " INT64_FORMAT, DatumGetInt64(value));
+	{
+		char		digits[MAXINT8LEN + 1];
+
+		appendBinaryStringInfo(&buf, digits, pg_lltoa(DatumGetInt64(value), digits));
+	}
 
 	appendStringInfoString(&buf, ", \"type\": ");
 	if (type == NULL)
@@ -180,14 +206,22 @@ event_notification(HeapTuple tuple, TupleDesc tupdesc, const EventColumns *cols,
 	if (isnull)
 		appendStringInfoString(&buf, "null");
 	else
-		appendStringInfo(&buf, "\"%s\"", JsonEncodeDateTime(at, value, TIMESTAMPTZOID, NULL));
+	{
+		appendStringInfoChar(&buf, '"');
+		appendStringInfoString(&buf, JsonEncodeDateTime(at, value, TIMESTAMPTZOID, NULL));
+		appendStringInfoChar(&buf, '"');
+	}
 
 	for (int k = 0; k < EVENT_ID_COLUMNS; k++)
 	{
 		value = heap_getattr(tuple, cols->ids[k], tupdesc, &isnull);
-		if (!isnull)
-			appendStringInfo(&buf, ", \"%s\": \"%s\"", event_id_columns[k],
-							 DatumGetCString(DirectFunctionCall1(uuid_out, value)));
+		if (isnull)
+			continue;
+		appendStringInfoString(&buf, ", \"");
+		appendStringInfoString(&buf, event_id_columns[k]);
+		appendStringInfoString(&buf, "\": \"");
+		append_uuid(&buf, DatumGetUUIDP(value));
+		appendStringInfoChar(&buf, '"');
 	}
 
 	value = heap_getattr(tuple, cols->data, tupdesc, &isnull);
@@ -197,7 +231,10 @@ event_notification(HeapTuple tuple, TupleDesc tupdesc, const EventColumns *cols,
 		char	   *text = JsonbToCString(NULL, &data->root, VARSIZE(data));
 
 		if (strlen(text) <= EVENT_NOTIFY_DATA_MAX)
-			appendStringInfo(&buf, ", \"data\": %s", text);
+		{
+			appendStringInfoString(&buf, ", \"data\": ");
+			appendStringInfoString(&buf, text);
+		}
 	}
 	appendStringInfoChar(&buf, '}');
 	return buf.data;
