@@ -84,7 +84,7 @@ COMMENT ON COLUMN cc.calls.survey_entered_at IS 'When the call''s flow first ent
 -- The live calls.  No index names state, not even in its predicate
 -- (ended_at IS NULL is the same set: calls_ended_iff_ended_at), so the
 -- half-dozen state changes of a call are HOT updates, with no index entry
--- to add; with state indexed they cost 3.7 % of a queue pairing's
+-- to add; with state indexed they cost 4.5 % of a queue pairing's
 -- instructions (bench/queue_dispatch_instructions.py).  Queries of live
 -- calls say ended_at IS NULL to use these indexes.
 CREATE INDEX calls_live ON cc.calls (created_at) WHERE ended_at IS NULL;
