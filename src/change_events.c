@@ -818,8 +818,6 @@ write_plain_events(PendingEvent *events, int n)
 	bool	   *has[ID_COUNT];
 	Datum	   *entries = palloc(sizeof(Datum) * n);
 	bool	   *has_entry = palloc(sizeof(bool) * n);
-	pg_uuid_t  *event_ids = palloc(sizeof(pg_uuid_t) * n);
-	Datum	   *event_id_datums = palloc(sizeof(Datum) * n);
 	Datum		args[9];
 
 	for (int k = 0; k < ID_COUNT; k++)
@@ -839,15 +837,12 @@ write_plain_events(PendingEvent *events, int n)
 		entries[i] = UUIDPGetDatum(&events[i].queue_entry);
 		has_entry[i] = events[i].has_queue_entry;
 	}
-	cc_random_uuids(event_ids, n);
-	for (int i = 0; i < n; i++)
-		event_id_datums[i] = UUIDPGetDatum(&event_ids[i]);
 	args[0] = array_of(types, NULL, n, TEXTOID);
 	args[1] = array_of(data, NULL, n, TEXTOID);
 	for (int k = 0; k < ID_COUNT; k++)
 		args[2 + k] = array_of(ids[k], has[k], n, UUIDOID);
 	args[7] = array_of(entries, has_entry, n, UUIDOID);
-	args[8] = array_of(event_id_datums, NULL, n, UUIDOID);
+	args[8] = PointerGetDatum(cc_random_uuid_array(n));
 	if (events_plan == NULL)
 	{
 		Oid			argtypes[9] = {TEXTARRAYOID, TEXTARRAYOID, UUIDARRAYOID, UUIDARRAYOID,
@@ -869,7 +864,7 @@ write_plain_events(PendingEvent *events, int n)
 /*
  * Writes events[0..n), all agent.state_changed: one statement inserts
  * their cc.agent_state_log rows and their events, in this order (the ids
- * of both drawn in one batch).
+ * of each drawn in one batch).
  */
 static void
 write_agent_events(PendingEvent *events, int n)
@@ -885,16 +880,10 @@ write_agent_events(PendingEvent *events, int n)
 	Datum	   *ats = palloc(sizeof(Datum) * n);
 	Datum	   *find_calls = palloc(sizeof(Datum) * n);
 	Datum	   *data = palloc(sizeof(Datum) * n);
-	pg_uuid_t  *new_ids = palloc(sizeof(pg_uuid_t) * 2 * n);
-	Datum	   *log_ids = palloc(sizeof(Datum) * n);
-	Datum	   *event_ids = palloc(sizeof(Datum) * n);
 	Datum		args[10];
 
-	cc_random_uuids(new_ids, 2 * n);
 	for (int i = 0; i < n; i++)
 	{
-		log_ids[i] = UUIDPGetDatum(&new_ids[i]);
-		event_ids[i] = UUIDPGetDatum(&new_ids[n + i]);
 		agents[i] = UUIDPGetDatum(&events[i].ids[ID_AGENT]);
 		has_agent[i] = events[i].has_id[ID_AGENT];
 		from_states[i] = CStringGetTextDatum(events[i].from_state);
@@ -915,8 +904,8 @@ write_agent_events(PendingEvent *events, int n)
 	args[5] = array_of(ats, NULL, n, TIMESTAMPTZOID);
 	args[6] = array_of(find_calls, NULL, n, BOOLOID);
 	args[7] = array_of(data, NULL, n, TEXTOID);
-	args[8] = array_of(log_ids, NULL, n, UUIDOID);
-	args[9] = array_of(event_ids, NULL, n, UUIDOID);
+	args[8] = PointerGetDatum(cc_random_uuid_array(n));	/* log rows' ids */
+	args[9] = PointerGetDatum(cc_random_uuid_array(n));	/* events' ids */
 	if (agent_events_plan == NULL)
 	{
 		Oid			argtypes[10] = {UUIDARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID,

@@ -1,7 +1,7 @@
 /*
  * random_uuids.c
- *		Version 4 (random) UUIDs made in batches: cc_random_uuids() for C
- *		code, cc.random_uuids(n) for SQL.
+ *		Version 4 (random) UUIDs made in batches: cc_random_uuid_array() for
+ *		C code, cc.random_uuids(n) for SQL.
  *
  * gen_random_uuid() draws 16 bytes from pg_strong_random() per UUID, and
  * with OpenSSL each draw costs some 8,500 instructions whatever its size
@@ -26,8 +26,8 @@ PG_FUNCTION_INFO_V1(cc_random_uuids_sql);
 #define RANDOM_UUIDS_MAX 1000000
 
 /* Fills uuids[0..n) with random version 4 UUIDs (RFC 4122, 4.4). */
-void
-cc_random_uuids(pg_uuid_t *uuids, int n)
+static void
+random_uuids_fill(pg_uuid_t *uuids, int n)
 {
 	if (n <= 0)
 		return;
@@ -42,23 +42,29 @@ cc_random_uuids(pg_uuid_t *uuids, int n)
 	}
 }
 
+/* n random UUIDs as a uuid[] (n from 0). */
+ArrayType *
+cc_random_uuid_array(int n)
+{
+	pg_uuid_t  *uuids = palloc(sizeof(pg_uuid_t) * Max(n, 1));
+	Datum	   *elems = palloc(sizeof(Datum) * Max(n, 1));
+
+	random_uuids_fill(uuids, n);
+	for (int i = 0; i < n; i++)
+		elems[i] = UUIDPGetDatum(&uuids[i]);
+	return construct_array(elems, n, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR);
+}
+
 /* cc.random_uuids(n integer) RETURNS uuid[]: n random UUIDs. */
 Datum
 cc_random_uuids_sql(PG_FUNCTION_ARGS)
 {
 	int32		n = PG_GETARG_INT32(0);
-	pg_uuid_t  *uuids;
-	Datum	   *elems;
 
 	if (n < 0 || n > RANDOM_UUIDS_MAX)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("cc: cannot make %d UUIDs", n),
 				 errhint("Ask for 0 to %d.", RANDOM_UUIDS_MAX)));
-	uuids = palloc(sizeof(pg_uuid_t) * Max(n, 1));
-	elems = palloc(sizeof(Datum) * Max(n, 1));
-	cc_random_uuids(uuids, n);
-	for (int i = 0; i < n; i++)
-		elems[i] = UUIDPGetDatum(&uuids[i]);
-	PG_RETURN_ARRAYTYPE_P(construct_array(elems, n, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR));
+	PG_RETURN_ARRAYTYPE_P(cc_random_uuid_array(n));
 }

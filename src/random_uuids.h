@@ -5,8 +5,8 @@
 #ifndef CC_RANDOM_UUIDS_H
 #define CC_RANDOM_UUIDS_H
 
-#include "utils/uuid.h"
+#include "utils/array.h"
 
-extern void cc_random_uuids(pg_uuid_t *uuids, int n);
+extern ArrayType *cc_random_uuid_array(int n);
 
 #endif							/* CC_RANDOM_UUIDS_H */
